@@ -1,0 +1,36 @@
+/**
+ * The one registry of error codes Countersign puts on the wire. A code is never reused or
+ * renamed: SDKs and tenant backends branch on it. Each entry carries the HTTP status it is
+ * sent with and a public description that is safe to show (it never names a secret).
+ *
+ * @example
+ * if (body.errorCode === 'challenge_consumed') retryWithNewChallenge()
+ */
+export const errorCodes = {
+  invalid_request: { status: 400, description: 'The request is malformed or a field is invalid.' },
+  invalid_public_key: { status: 400, description: 'The public key is not a P-256 SubjectPublicKeyInfo.' },
+  invalid_challenge: { status: 400, description: 'The challenge ID is not one this tenant issued.' },
+  unauthorized: { status: 401, description: 'The credentials are missing, wrong or revoked.' },
+  invalid_token: { status: 401, description: 'The token is not valid for this request.' },
+  expired_token: { status: 401, description: 'The token has expired.' },
+  invalid_signature: { status: 401, description: 'The signature does not verify.' },
+  invalid_credential: { status: 401, description: 'The credential is unknown or not usable.' },
+  credential_locked: { status: 423, description: 'The credential is locked after repeated failed signatures.' },
+  forbidden: { status: 403, description: 'The token does not grant this operation.' },
+  not_found: { status: 404, description: 'The resource does not exist.' },
+  conflict: { status: 409, description: 'The request conflicts with the current state.' },
+  invalid_action_state: { status: 409, description: 'The action is not in a state that allows this.' },
+  challenge_expired: { status: 410, description: 'The challenge has expired.' },
+  challenge_consumed: { status: 409, description: 'The challenge has already been used.' },
+  payload_too_large: { status: 413, description: 'The request body is too large.' },
+  unsupported_media_type: { status: 415, description: 'Send the body as application/json.' },
+  too_many_requests: { status: 429, description: 'Too many requests; retry later.' },
+  internal_error: { status: 500, description: 'Something went wrong; quote the request ID to the operator.' },
+  service_unavailable: { status: 503, description: 'The service is temporarily unavailable; retry later.' },
+} as const satisfies Record<string, { status: number; description: string }>
+
+export type ErrorCode = keyof typeof errorCodes
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(errorCodes, value)
+}

@@ -1,0 +1,7 @@
+export * from './errors.ts'
+export * from './common.ts'
+export * from './encoding.ts'
+export * from './messages.ts'
+export * from './token.ts'
+export * from './server-api.ts'
+export * from './client-api.ts'

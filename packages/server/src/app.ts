@@ -1,0 +1,83 @@
+import { randomUUID } from 'node:crypto'
+import cors from '@fastify/cors'
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod'
+import type { Deps } from './domain/deps.ts'
+import { clientApiRoutes } from './http/client-api.ts'
+import { installErrorHandling } from './http/errors.ts'
+import { serverApiRoutes } from './http/server-api.ts'
+import { systemRoutes } from './http/system.ts'
+
+export const VERSION = '0.1.0'
+
+// Headers a Client API call from a web page may carry.
+const CLIENT_HEADERS = ['authorization', 'content-type', 'x-authsignal-tenant-id', 'x-authsignal-signature', 'x-authsignal-version']
+
+/**
+ * Builds the HTTP application. Does no I/O: tests call `app.inject` on it, main.ts listens.
+ * @example const app = await createApp(deps); await app.inject({ method: 'GET', url: '/healthz' })
+ */
+export async function createApp(deps: Deps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.log as FastifyBaseLogger,
+    bodyLimit: deps.config.BODY_LIMIT_BYTES,
+    genReqId: () => randomUUID(),
+    requestIdHeader: false,
+    routerOptions: { maxParamLength: 512 },
+    return503OnClosing: true,
+  })
+  app.setValidatorCompiler(validatorCompiler)
+  app.setSerializerCompiler(serializerCompiler)
+  installErrorHandling(app)
+
+  app.addHook('onSend', async (request, reply) => {
+    void reply.header('x-request-id', request.id)
+    void reply.header('x-content-type-options', 'nosniff')
+    // API bodies carry tokens and user data: no cache may keep them.
+    if (request.url.startsWith('/v1/')) void reply.header('cache-control', 'no-store')
+  })
+
+  // The Client API is called from tenants' web pages (Authorization header, no cookies); the
+  // Server API is for backends and sends no CORS headers at all.
+  await app.register(cors, {
+    delegator: (request, callback) => {
+      const isClientApi = (request.url ?? '').startsWith('/v1/client/')
+      callback(null, {
+        origin: isClientApi,
+        methods: ['GET', 'POST', 'PATCH', 'DELETE'],
+        allowedHeaders: CLIENT_HEADERS,
+        credentials: false,
+        maxAge: 600,
+      })
+    },
+  })
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Countersign API',
+        version: VERSION,
+        description:
+          'In-app verification: a device-bound P-256 key confirms high-risk actions. Wire-compatible with the Authsignal SDKs.',
+      },
+      servers: [{ url: deps.config.COUNTERSIGN_PUBLIC_URL }],
+      components: {
+        securitySchemes: {
+          secretKey: { type: 'http', scheme: 'basic', description: 'Secret key as the username, empty password' },
+          tenantBasic: { type: 'http', scheme: 'basic', description: 'Tenant ID as the username, empty password' },
+          bearerToken: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'Token from track or verify' },
+        },
+      },
+    },
+    transform: jsonSchemaTransform,
+  })
+  await app.register(swaggerUi, { routePrefix: '/docs' })
+
+  await app.register(systemRoutes(deps))
+  await app.register(serverApiRoutes(deps))
+  await app.register(clientApiRoutes(deps))
+  return app
+}

@@ -1,0 +1,63 @@
+import { z } from 'zod'
+
+// Every setting Countersign reads from the environment, with its default and why. Parsed once
+// at start; a bad value stops the process with a message naming the variable.
+const ConfigSchema = z.object({
+  /** Port to listen on. */
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  /** Interface to bind; 127.0.0.1 keeps a development server off the network. */
+  HOST: z.string().min(1).default('127.0.0.1'),
+  /** PostgreSQL connection string. Unset: embedded PGlite in COUNTERSIGN_DATA_DIR. */
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+    .optional(),
+  /** Where the embedded database lives when DATABASE_URL is unset. */
+  COUNTERSIGN_DATA_DIR: z.string().min(1).default('./.countersign'),
+  /** Connections in the PostgreSQL pool; about two per core serves best (round trips, not CPU, are the limit). */
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+  /** pino level. */
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Public origin of this server as devices and browsers reach it; used in track's `url` and as token issuer. Default: http://HOST:PORT. */
+  COUNTERSIGN_PUBLIC_URL: z.url().optional(),
+  /** Largest request body accepted, in bytes; larger bodies are refused before parsing. */
+  BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(10_485_760).default(65_536),
+  /** How long verified API keys are cached per node (ms). Revocation takes effect within this on every node; 0 disables. */
+  KEY_CACHE_MS: z.coerce.number().int().min(0).max(1000).default(1000),
+  /** Create a development tenant on first start of an empty database and print its keys once. */
+  COUNTERSIGN_DEV_TENANT: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
+  /** Shut down gracefully within this many ms after SIGTERM/SIGINT. */
+  SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
+})
+
+export type Config = Readonly<
+  Omit<z.infer<typeof ConfigSchema>, 'COUNTERSIGN_PUBLIC_URL'> & { COUNTERSIGN_PUBLIC_URL: string }
+>
+
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+}
+
+/**
+ * Parses the environment into a frozen Config.
+ * @example const config = loadConfig(process.env)
+ */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''))
+  const parsed = ConfigSchema.safeParse(present)
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`)
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}\nFix these environment variables and start again.`)
+  }
+  const value = parsed.data
+  const publicUrl = (value.COUNTERSIGN_PUBLIC_URL ?? `http://${hostForUrl(value.HOST)}:${value.PORT}`).replace(/\/+$/, '')
+  return Object.freeze({ ...value, COUNTERSIGN_PUBLIC_URL: publicUrl })
+}
+
+function hostForUrl(host: string): string {
+  if (host === '0.0.0.0' || host === '::') return '127.0.0.1'
+  return host.includes(':') ? `[${host}]` : host
+}

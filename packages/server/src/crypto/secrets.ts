@@ -1,0 +1,51 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto'
+import { sha256 } from './p256.ts'
+
+export type ApiKeyType = 'secret' | 'management'
+
+const PREFIX: Record<ApiKeyType, string> = { secret: 'cs_sk', management: 'cs_mk' }
+
+/** A freshly issued API key: the full value is shown once; only `hash` is stored. */
+export interface IssuedApiKey {
+  keyId: string
+  type: ApiKeyType
+  value: string
+  hash: Uint8Array
+}
+
+/**
+ * Issues `cs_sk_<tenantId>.<keyId>.<secret>`: the tenant and key ID let the server find the
+ * row without scanning, the 256-bit secret is stored only as its SHA-256 hash.
+ * @example const key = issueApiKey(tenantId, 'secret'); store(key.keyId, key.hash); show(key.value)
+ */
+export function issueApiKey(tenantId: string, type: ApiKeyType): IssuedApiKey {
+  const keyId = randomBytes(9).toString('base64url')
+  const secret = randomBytes(32).toString('base64url')
+  return { keyId, type, value: `${PREFIX[type]}_${tenantId}.${keyId}.${secret}`, hash: sha256(secret) }
+}
+
+export interface PresentedApiKey {
+  type: ApiKeyType
+  tenantId: string
+  keyId: string
+  secretHash: Uint8Array
+}
+
+const KEY_PATTERN = /^(cs_sk|cs_mk)_([0-9a-f-]{36})\.([A-Za-z0-9_-]{12})\.([A-Za-z0-9_-]{43})$/
+
+/** Splits a presented key into its lookup parts; null when it is not shaped like one of ours. */
+export function parseApiKey(value: string): PresentedApiKey | null {
+  const match = KEY_PATTERN.exec(value)
+  if (!match) return null
+  const [, prefix, tenantId, keyId, secret] = match as unknown as [string, string, string, string, string]
+  return { type: prefix === 'cs_sk' ? 'secret' : 'management', tenantId, keyId, secretHash: sha256(secret) }
+}
+
+/** Constant-time equality of two hashes (lengths are public). */
+export function hashesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && timingSafeEqual(a, b)
+}
+
+export function randomToken(bytes = 32): string {
+  return randomBytes(bytes).toString('base64url')
+}

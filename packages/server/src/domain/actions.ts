@@ -1,0 +1,216 @@
+import { randomUUID } from 'node:crypto'
+import {
+  Scope,
+  verificationMethodOf,
+  type ActionResponse,
+  type ActionState,
+  type CredentialNamespace,
+  type QueryUserActionsQuery,
+  type QueryUserActionsResponse,
+  type TrackRequest,
+  type TrackResponse,
+  type ValidateRequest,
+  type ValidateResponse,
+  type VerificationMethod,
+} from '@countersign/protocol'
+import { claimedTenantOf } from '../crypto/tokens.ts'
+import * as repo from '../storage/actions-repo.ts'
+import { now, type Deps } from './deps.ts'
+import { ApiError } from './errors.ts'
+import type { TenantContext } from './tenants.ts'
+
+const DEFAULT_SCOPE = 'read:authenticators'
+const QUERY_WINDOW_DAYS = 30
+const QUERY_LIMIT = 1000
+
+/**
+ * Tracks an action and decides its outcome. Without rules (a later issue), a user with an
+ * authenticator gets CHALLENGE_REQUIRED (or ALLOW when the tenant says so) and a user with
+ * none gets ALLOW with isEnrolled false. Re-tracking an idempotency key returns that action.
+ * @example await track(deps, tenant, 'user-1', 'authorizePayment', { custom: { amount: 120 } })
+ */
+export async function track(
+  deps: Deps,
+  tenant: TenantContext,
+  userId: string,
+  actionCode: string,
+  request: TrackRequest,
+): Promise<TrackResponse> {
+  const scope = parseScope(request.scope)
+  const idempotencyKey = request.idempotencyKey ?? randomUUID()
+  const input: repo.NewAction = {
+    userId,
+    actionCode,
+    idempotencyKey,
+    stateIfEnrolled: tenant.settings.enrolledDefaultOutcome === 'ALLOW' ? 'ALLOW' : 'CHALLENGE_REQUIRED',
+    ipAddress: request.ipAddress ?? null,
+    userAgent: request.userAgent ?? null,
+    deviceId: request.deviceId ?? null,
+    custom: request.custom ?? null,
+    scope,
+    redirectUrl: request.redirectUrl ?? null,
+    locale: request.locale ?? null,
+    email: request.email ?? null,
+    phoneNumber: request.phoneNumber ?? null,
+    username: request.username ?? null,
+  }
+  const at = now(deps)
+  // A concurrent track with the same new key may commit between our snapshot and insert;
+  // the second attempt then sees its row.
+  const tracked = (await repo.trackAction(deps.db, tenant.tenantId, input, at)) ?? (await repo.trackAction(deps.db, tenant.tenantId, input, at))
+  if (!tracked) throw new ApiError('conflict', 'The idempotency key is being used by a concurrent request')
+  if (!tracked.created && (tracked.userId !== userId || tracked.actionCode !== actionCode)) {
+    throw new ApiError('conflict', 'This idempotency key already names another action', { idempotencyKey })
+  }
+
+  const { token } = tenant.tokens.sign(
+    { userId, username: tracked.username ?? undefined, actionCode, idempotencyKey, scope: tracked.scope },
+    deps.clock(),
+    tenant.settings.tokenTtlSeconds,
+  )
+  const enrolled = methodsOf(tracked.enrolledNamespaces)
+  return {
+    idempotencyKey,
+    state: tracked.state,
+    url: `${deps.config.COUNTERSIGN_PUBLIC_URL}/challenge?token=${encodeURIComponent(token)}`,
+    token,
+    isEnrolled: enrolled.length > 0,
+    enrolledVerificationMethods: enrolled,
+    allowedVerificationMethods: allowedMethods(enrolled),
+    ...(enrolled[0] ? { defaultVerificationMethod: enrolled[0] } : {}),
+    ruleIds: tracked.ruleIds,
+  }
+}
+
+export async function getAction(
+  deps: Deps,
+  tenant: TenantContext,
+  key: { userId: string; actionCode: string; idempotencyKey: string },
+): Promise<ActionResponse> {
+  const row = await repo.findAction(deps.db, tenant.tenantId, key)
+  if (!row) throw new ApiError('not_found', 'No such action')
+  return actionResponse(row)
+}
+
+export async function updateAction(
+  deps: Deps,
+  tenant: TenantContext,
+  key: { userId: string; actionCode: string; idempotencyKey: string },
+  state: ActionState,
+): Promise<ActionResponse> {
+  const row = await repo.setActionState(deps.db, tenant.tenantId, key, state, now(deps))
+  if (!row) throw new ApiError('not_found', 'No such action')
+  return actionResponse(row)
+}
+
+/** The user's actions in the last 30 days at most, newest first. */
+export async function queryUserActions(
+  deps: Deps,
+  tenant: TenantContext,
+  userId: string,
+  query: QueryUserActionsQuery,
+): Promise<QueryUserActionsResponse> {
+  const earliest = deps.clock() - QUERY_WINDOW_DAYS * 86_400_000
+  const requested = query.fromDate ? Date.parse(query.fromDate) : earliest
+  const codes = query.codes
+    ?.split(',')
+    .map((code) => code.trim())
+    .filter(Boolean)
+  const rows = await repo.queryUserActions(deps.db, tenant.tenantId, userId, {
+    codes,
+    from: new Date(Math.max(requested, earliest)),
+    state: query.state,
+    limit: QUERY_LIMIT,
+  })
+  return rows.map((row) => ({
+    actionCode: row.actionCode,
+    idempotencyKey: row.idempotencyKey,
+    createdAt: iso(row.createdAt),
+    updatedAt: iso(row.updatedAt),
+    state: row.state,
+    stateUpdatedAt: iso(row.stateUpdatedAt),
+    ...optional('verificationMethod', row.verificationMethod),
+    ...optional('verifiedByAuthenticatorId', row.verifiedByCredentialId),
+    ...optional('ipAddress', row.ipAddress),
+    ...optional('userAgent', row.userAgent),
+  }))
+}
+
+/**
+ * Validates a token the app brought back, once. Every refusal is `isValid: false` with an
+ * `error` code; a token of another tenant is simply invalid here (nothing about the other
+ * tenant is revealed). Only CHALLENGE_SUCCEEDED is valid.
+ */
+export async function validate(deps: Deps, tenant: TenantContext, request: ValidateRequest): Promise<ValidateResponse> {
+  if (claimedTenantOf(request.token) !== tenant.tenantId) return { isValid: false, error: 'invalid_token' }
+  const checked = tenant.tokens.verify(request.token, deps.clock())
+  if (!checked.ok) return { isValid: false, error: checked.reason }
+  const { claims } = checked
+  if (request.userId !== undefined && request.userId !== claims.sub) return { isValid: false, error: 'user_mismatch' }
+  if (request.action !== undefined && request.action !== claims.other.actionCode) {
+    return { isValid: false, error: 'action_mismatch' }
+  }
+  const { firstUse, action } = await repo.consumeTokenAndReadAction(deps.db, tenant.tenantId, {
+    jti: claims.jti,
+    expiresAt: new Date(claims.exp * 1000),
+    idempotencyKey: claims.other.idempotencyKey,
+  })
+  if (!firstUse) return { isValid: false, error: 'token_already_used' }
+  if (!action || action.userId !== claims.sub || action.actionCode !== claims.other.actionCode) {
+    return { isValid: false, error: 'action_not_found' }
+  }
+  return {
+    isValid: action.state === 'CHALLENGE_SUCCEEDED',
+    state: action.state,
+    stateUpdatedAt: iso(action.stateUpdatedAt),
+    userId: action.userId,
+    action: action.actionCode,
+    actionCode: action.actionCode,
+    idempotencyKey: action.idempotencyKey,
+    ...optional('verificationMethod', action.verificationMethod),
+  }
+}
+
+export function actionResponse(row: repo.ActionRow): ActionResponse {
+  return {
+    userId: row.userId,
+    actionCode: row.actionCode,
+    idempotencyKey: row.idempotencyKey,
+    state: row.state,
+    stateUpdatedAt: iso(row.stateUpdatedAt),
+    createdAt: iso(row.createdAt),
+    ...optional('verificationMethod', row.verificationMethod),
+    ...optional('verifiedByAuthenticatorId', row.verifiedByCredentialId),
+    ruleIds: row.ruleIds,
+    ...optional('priorityRuleId', row.priorityRuleId),
+    rules: row.rules,
+    ...(row.output !== null && row.output !== undefined ? { output: row.output } : {}),
+  }
+}
+
+function parseScope(scope: string | undefined): string {
+  if (scope === undefined || scope.trim() === '') return DEFAULT_SCOPE
+  const scopes = [...new Set(scope.split(' ').filter(Boolean))]
+  for (const s of scopes) {
+    if (!Scope.safeParse(s).success) throw new ApiError('invalid_request', `Unknown scope in scope: ${JSON.stringify(s).slice(0, 40)}`)
+  }
+  return scopes.join(' ')
+}
+
+export function methodsOf(namespaces: readonly CredentialNamespace[]): VerificationMethod[] {
+  return [...new Set(namespaces.map((n) => verificationMethodOf[n]))]
+}
+
+/** Methods a challenge can use now: in-app always (enrollment is offered), plus what the user has. */
+export function allowedMethods(enrolled: VerificationMethod[]): VerificationMethod[] {
+  return [...new Set<VerificationMethod>(['IN_APP', ...enrolled])]
+}
+
+export function iso(value: Date | string): string {
+  return (value instanceof Date ? value : new Date(value)).toISOString()
+}
+
+/** `{ [key]: value }` when value is present; omitted otherwise (wire bodies carry no nulls). */
+export function optional<K extends string, V>(key: K, value: V | null | undefined): { [P in K]?: V } {
+  return (value === null || value === undefined ? {} : { [key]: value }) as { [P in K]?: V }
+}

@@ -1,0 +1,110 @@
+import { randomUUID } from 'node:crypto'
+import {
+  acceptedTimeBucketMessages,
+  scopesOf,
+  verificationMethodOf,
+  type AddCredentialRequest,
+  type CredentialNamespace,
+  type CredentialResponse,
+  type RemoveCredentialResponse,
+} from '@countersign/protocol'
+import { isTokenUsed } from '../storage/actions-repo.ts'
+import * as repo from '../storage/credentials-repo.ts'
+import { iso, optional } from './actions.ts'
+import { requireToken, type ClientCaller } from './client-auth.ts'
+import { now, type Deps } from './deps.ts'
+import { publicKeyFromBody, publicKeyFromQuery, requireDeviceSignature, signatureBytes } from './device-keys.ts'
+import { ApiError } from './errors.ts'
+import type { TenantContext } from './tenants.ts'
+
+/**
+ * Enrolls a device key for the token's user. The first authenticator may be added with a
+ * default token; another needs the add:authenticators scope.
+ */
+export async function addCredential(
+  deps: Deps,
+  caller: ClientCaller,
+  namespace: CredentialNamespace,
+  request: AddCredentialRequest,
+): Promise<CredentialResponse> {
+  const token = requireToken(caller)
+  const { tenant } = caller
+  const key = publicKeyFromBody(request.publicKey)
+  if (await isTokenUsed(deps.db, tenant.tenantId, token.jti)) throw new ApiError('invalid_token', 'This token has already been validated')
+  const result = await repo.insertCredential(
+    deps.db,
+    tenant.tenantId,
+    {
+      credentialId: randomUUID(),
+      userId: token.sub,
+      namespace,
+      spki: key.spki,
+      spkiHash: key.spkiHash,
+      deviceName: request.deviceName ?? null,
+      devicePlatform: request.devicePlatform ?? null,
+      pushToken: request.pushToken ?? null,
+      userAuthenticationRequired: request.userAuthenticationRequired ?? false,
+    },
+    scopesOf(token).includes('add:authenticators'),
+    now(deps),
+  )
+  switch (result.outcome) {
+    case 'inserted':
+      deps.log.info({ tenantId: tenant.tenantId, credentialId: result.credential.credentialId, namespace }, 'credential added')
+      return credentialResponse(result.credential)
+    case 'scope_required':
+      throw new ApiError('forbidden', 'Adding another authenticator needs a token with the add:authenticators scope')
+    case 'duplicate_key':
+      throw new ApiError('conflict', 'This public key is already enrolled')
+    case 'no_user':
+      throw new ApiError('not_found', 'The token’s user no longer exists')
+  }
+}
+
+/** The credential holding this public key, for a device checking whether it is still enrolled. */
+export async function getCredential(
+  deps: Deps,
+  tenant: TenantContext,
+  namespace: CredentialNamespace,
+  publicKeyQuery: string,
+): Promise<CredentialResponse> {
+  const key = publicKeyFromQuery(publicKeyQuery)
+  const row = await repo.findCredentialByKey(deps.db, tenant.tenantId, key.spkiHash, [namespace])
+  if (!row) throw new ApiError('not_found', 'No credential holds this key')
+  return credentialResponse(row)
+}
+
+/**
+ * Removes the credential holding this key. The device proves possession by signing the
+ * current (or previous) 10-minute time bucket.
+ */
+export async function removeCredential(
+  deps: Deps,
+  tenant: TenantContext,
+  namespace: CredentialNamespace,
+  request: { publicKey: string; signature: string },
+): Promise<RemoveCredentialResponse> {
+  const key = publicKeyFromBody(request.publicKey)
+  const signature = signatureBytes(request.signature)
+  await requireDeviceSignature(deps, tenant, key, [namespace], acceptedTimeBucketMessages(deps.clock()), signature)
+  const row = await repo.findCredentialByKey(deps.db, tenant.tenantId, key.spkiHash, [namespace])
+  if (!row || !(await repo.deleteCredential(deps.db, tenant.tenantId, row.userId, row.credentialId))) {
+    throw new ApiError('not_found', 'No credential holds this key')
+  }
+  deps.log.info({ tenantId: tenant.tenantId, credentialId: row.credentialId, namespace }, 'credential removed by device')
+  return { removedAuthenticatorId: row.credentialId }
+}
+
+export function credentialResponse(row: repo.CredentialRow): CredentialResponse {
+  return {
+    userAuthenticatorId: row.credentialId,
+    userId: row.userId,
+    verificationMethod: verificationMethodOf[row.namespace],
+    createdAt: iso(row.createdAt),
+    verifiedAt: iso(row.verifiedAt),
+    ...(row.lastVerifiedAt ? { lastVerifiedAt: iso(row.lastVerifiedAt) } : {}),
+    ...(row.expiresAt ? { expiresAt: iso(row.expiresAt) } : {}),
+    ...optional('deviceName', row.deviceName),
+    ...optional('devicePlatform', row.devicePlatform),
+  }
+}

@@ -1,0 +1,19 @@
+import type { Logger } from 'pino'
+import type { Config } from '../config.ts'
+import type { Database, Db } from '../storage/database.ts'
+import type { TenantDirectory } from './tenants.ts'
+
+/** What domain functions need, injected so tests control the clock and the database. */
+export interface Deps {
+  config: Config
+  database: Database
+  db: Db
+  tenants: TenantDirectory
+  /** Milliseconds since the epoch; tests inject a fixed or stepping clock. */
+  clock: () => number
+  log: Logger
+}
+
+export function now(deps: Pick<Deps, 'clock'>): Date {
+  return new Date(deps.clock())
+}

@@ -1,0 +1,175 @@
+import { randomUUID } from 'node:crypto'
+import { z } from 'zod'
+import { issueApiKey, parseApiKey, hashesEqual, type ApiKeyType } from '../crypto/secrets.ts'
+import { deriveTenantKeys, generateTenantSecret } from '../crypto/tenant-keys.ts'
+import { createTokenCodec, type TokenCodec } from '../crypto/tokens.ts'
+import type { Db } from '../storage/database.ts'
+import * as repo from '../storage/tenants-repo.ts'
+import { ApiError } from './errors.ts'
+
+/** Per-tenant settings, stored as JSON on the tenant; every field has a default. */
+export const TenantSettings = z.object({
+  /** Lifetime of issued tokens (s). */
+  tokenTtlSeconds: z.number().int().min(60).max(3600).default(600),
+  /** How long an in-app challenge can be answered (s). Out-of-band guidance caps this at 600. */
+  challengeTtlSeconds: z.number().int().min(30).max(600).default(300),
+  /** Outcome for an action with no configuration when the user has an authenticator. */
+  enrolledDefaultOutcome: z.enum(['CHALLENGE', 'ALLOW']).default('CHALLENGE'),
+  /** Consecutive failed signatures that lock a credential (NIST SP 800-63B allows at most 100). */
+  credentialLockThreshold: z.number().int().min(1).max(100).default(10),
+  /** How long a locked credential stays locked (s); each further failure locks it again. */
+  credentialLockSeconds: z.number().int().min(1).max(86_400).default(900),
+})
+export type TenantSettings = z.infer<typeof TenantSettings>
+
+/** A tenant as request handling needs it: settings and the keys its tokens and challenges use. */
+export interface TenantContext {
+  tenantId: string
+  name: string
+  settings: TenantSettings
+  tokens: TokenCodec
+  challengeKey: Buffer
+}
+
+export interface CreatedTenant {
+  tenantId: string
+  name: string
+  secretKey: string
+  secretKeyId: string
+  managementKey: string
+  managementKeyId: string
+}
+
+/** Creates a tenant with one secret key and one management key; the keys are returned once. */
+export async function createTenant(db: Db, name: string, settings: Partial<TenantSettings> = {}): Promise<CreatedTenant> {
+  const tenantId = randomUUID()
+  const secret = issueApiKey(tenantId, 'secret')
+  const management = issueApiKey(tenantId, 'management')
+  await repo.insertTenant(
+    db,
+    { tenantId, name, keySecret: generateTenantSecret(), settings: TenantSettings.partial().parse(settings) },
+    [
+      { keyId: secret.keyId, type: 'secret', secretHash: secret.hash, name: 'default' },
+      { keyId: management.keyId, type: 'management', secretHash: management.hash, name: 'default' },
+    ],
+  )
+  return {
+    tenantId,
+    name,
+    secretKey: secret.value,
+    secretKeyId: secret.keyId,
+    managementKey: management.value,
+    managementKeyId: management.keyId,
+  }
+}
+
+export async function createApiKey(
+  db: Db,
+  tenantId: string,
+  type: ApiKeyType,
+  name: string | null,
+): Promise<{ keyId: string; type: ApiKeyType; key: string }> {
+  if (!(await repo.findTenant(db, tenantId))) throw new ApiError('not_found', 'No such tenant')
+  const key = issueApiKey(tenantId, type)
+  await repo.insertKey(db, tenantId, { keyId: key.keyId, type, secretHash: key.hash, name })
+  return { keyId: key.keyId, type, key: key.value }
+}
+
+const CONTEXT_TTL_MS = 1000
+const MAX_CACHED = 10_000
+
+/**
+ * Finds tenants and authenticates API keys, with a short per-node cache so a hot tenant costs
+ * no extra round trip. A revoked key or changed setting takes effect within `keyCacheMs` on
+ * every node, and at once on the node that made the change.
+ */
+export class TenantDirectory {
+  readonly #db: Db
+  readonly #issuer: string
+  readonly #keyCacheMs: number
+  readonly #codecs = new Map<string, { tokens: TokenCodec; challengeKey: Buffer }>()
+  readonly #contexts = new Map<string, { context: TenantContext; until: number }>()
+  readonly #keys = new Map<string, { context: TenantContext; type: ApiKeyType; keyId: string; until: number }>()
+
+  constructor(db: Db, options: { issuer: string; keyCacheMs: number }) {
+    this.#db = db
+    this.#issuer = options.issuer
+    this.#keyCacheMs = options.keyCacheMs
+  }
+
+  /** The tenant, or null when there is none with this ID. */
+  async find(tenantId: string, nowMs: number): Promise<TenantContext | null> {
+    if (!isUuid(tenantId)) return null
+    const hit = this.#contexts.get(tenantId)
+    if (hit && hit.until > nowMs) return hit.context
+    const row = await repo.findTenant(this.#db, tenantId)
+    if (!row) return null
+    const context = this.#contextOf(row)
+    remember(this.#contexts, tenantId, { context, until: nowMs + CONTEXT_TTL_MS })
+    return context
+  }
+
+  /**
+   * Authenticates a presented API key of the given type. Throws 401 unauthorized for a
+   * malformed, unknown, revoked or wrong-type key — the same answer for each, so a caller
+   * learns nothing about which it was.
+   */
+  async authenticate(presented: string, type: ApiKeyType, nowMs: number): Promise<TenantContext> {
+    const parsed = parseApiKey(presented)
+    if (!parsed || parsed.type !== type) throw new ApiError('unauthorized')
+    const cacheKey = `${parsed.tenantId}.${parsed.keyId}.${Buffer.from(parsed.secretHash).toString('base64')}`
+    const hit = this.#keys.get(cacheKey)
+    if (hit && hit.until > nowMs) return hit.context
+    const row = await repo.findKeyWithTenant(this.#db, parsed.tenantId, parsed.keyId)
+    if (!row || row.revokedAt !== null || row.keyType !== type || !hashesEqual(row.secretHash, parsed.secretHash)) {
+      throw new ApiError('unauthorized', undefined, { keyId: parsed.keyId })
+    }
+    const context = this.#contextOf(row)
+    if (this.#keyCacheMs > 0) {
+      remember(this.#keys, cacheKey, { context, type, keyId: parsed.keyId, until: nowMs + this.#keyCacheMs })
+    }
+    return context
+  }
+
+  /** Revokes a key; it is refused on this node at once and on others within the cache time. */
+  async revokeKey(tenantId: string, keyId: string, now: Date): Promise<boolean> {
+    const revoked = await repo.revokeKey(this.#db, tenantId, keyId, now)
+    for (const [cacheKey, entry] of this.#keys) {
+      if (entry.context.tenantId === tenantId && entry.keyId === keyId) this.#keys.delete(cacheKey)
+    }
+    return revoked
+  }
+
+  /** Forgets cached settings of a tenant (after a settings change on this node). */
+  forget(tenantId: string): void {
+    this.#contexts.delete(tenantId)
+    for (const [cacheKey, entry] of this.#keys) if (entry.context.tenantId === tenantId) this.#keys.delete(cacheKey)
+  }
+
+  #contextOf(row: { tenantId: string; name: string; keySecret: Uint8Array; settings: unknown }): TenantContext {
+    let codec = this.#codecs.get(row.tenantId)
+    if (!codec) {
+      const keys = deriveTenantKeys(row.keySecret)
+      codec = { tokens: createTokenCodec(row.tenantId, keys.tokenKey, this.#issuer), challengeKey: keys.challengeKey }
+      remember(this.#codecs, row.tenantId, codec)
+    }
+    const parsed = TenantSettings.safeParse(row.settings ?? {})
+    return {
+      tenantId: row.tenantId,
+      name: row.name,
+      settings: parsed.success ? parsed.data : TenantSettings.parse({}),
+      ...codec,
+    }
+  }
+}
+
+function remember<V>(map: Map<string, V>, key: string, value: V): void {
+  if (map.size >= MAX_CACHED && !map.has(key)) map.delete(map.keys().next().value as string)
+  map.set(key, value)
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+
+export function isUuid(value: string): boolean {
+  return UUID.test(value)
+}

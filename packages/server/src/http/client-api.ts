@@ -1,0 +1,128 @@
+// Client API (device side, tenant ID or Bearer token): PROTOCOL.md §3.
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { ZodTypeProvider } from 'fastify-type-provider-zod'
+import {
+  AddCredentialRequest,
+  ChallengeRequest,
+  ChallengeResponse,
+  CredentialResponse,
+  ErrorBody,
+  GetCredentialQuery,
+  NamespaceParams,
+  RemoveCredentialRequest,
+  RemoveCredentialResponse,
+  VerifyInAppRequest,
+  VerifyInAppResponse,
+} from '@countersign/protocol'
+import { authenticateClient, type ClientCaller } from '../domain/client-auth.ts'
+import * as credentials from '../domain/credentials.ts'
+import type { Deps } from '../domain/deps.ts'
+import * as inApp from '../domain/in-app.ts'
+
+const tags = ['Client API']
+const bearerOrTenant: Array<Record<string, string[]>> = [{ bearerToken: [] }, { tenantBasic: [] }]
+const errors = {
+  400: ErrorBody,
+  401: ErrorBody,
+  403: ErrorBody,
+  404: ErrorBody,
+  409: ErrorBody,
+  410: ErrorBody,
+  423: ErrorBody,
+  429: ErrorBody,
+  500: ErrorBody,
+}
+
+export function clientApiRoutes(deps: Deps) {
+  return async function routes(app: FastifyInstance): Promise<void> {
+    const api = app.withTypeProvider<ZodTypeProvider>()
+    const callerOf = (request: FastifyRequest): Promise<ClientCaller> => {
+      const tenantHeader = request.headers['x-authsignal-tenant-id']
+      return authenticateClient(deps, request.headers.authorization, typeof tenantHeader === 'string' ? tenantHeader : undefined)
+    }
+
+    api.post(
+      '/v1/client/challenge',
+      {
+        schema: {
+          summary: 'Get an in-app challenge',
+          description: 'Returns a challenge ID for the device to sign. Name the action when calling without a token.',
+          tags,
+          security: bearerOrTenant,
+          body: ChallengeRequest.default({}),
+          response: { 200: ChallengeResponse, ...errors },
+        },
+      },
+      async (request) => inApp.createChallenge(deps, await callerOf(request), request.body.action),
+    )
+
+    api.post(
+      '/v1/client/verify/in-app',
+      {
+        schema: {
+          summary: 'Verify an in-app challenge',
+          description: 'The device signed the challenge ID with its enrolled key; returns a token for the backend to validate.',
+          tags,
+          security: bearerOrTenant,
+          body: VerifyInAppRequest,
+          response: { 200: VerifyInAppResponse, ...errors },
+        },
+      },
+      async (request) => inApp.verifyInApp(deps, await callerOf(request), request.body),
+    )
+
+    api.post(
+      '/v1/client/user-authenticators/:namespace',
+      {
+        schema: {
+          summary: 'Add a credential',
+          description: 'Enrolls the device’s P-256 public key for the token’s user.',
+          tags,
+          security: [{ bearerToken: [] }],
+          params: NamespaceParams,
+          body: AddCredentialRequest,
+          response: { 200: CredentialResponse, ...errors },
+        },
+      },
+      async (request) => credentials.addCredential(deps, await callerOf(request), request.params.namespace, request.body),
+    )
+
+    api.get(
+      '/v1/client/user-authenticators/:namespace',
+      {
+        schema: {
+          summary: 'Get a credential',
+          description: 'Finds the credential holding a public key (base64-encoded once more in the query).',
+          tags,
+          security: bearerOrTenant,
+          params: NamespaceParams,
+          querystring: GetCredentialQuery,
+          response: { 200: CredentialResponse, ...errors },
+        },
+      },
+      async (request) => {
+        const caller = await callerOf(request)
+        return credentials.getCredential(deps, caller.tenant, request.params.namespace, request.query.publicKey)
+      },
+    )
+
+    api.post(
+      '/v1/client/user-authenticators/:namespace/remove',
+      {
+        schema: {
+          summary: 'Remove a credential',
+          description: 'The device signs the current 10-minute time bucket to prove it holds the key.',
+          tags,
+          security: bearerOrTenant,
+          params: NamespaceParams,
+          body: RemoveCredentialRequest,
+          response: { 200: RemoveCredentialResponse, ...errors },
+        },
+      },
+      async (request) => {
+        const caller = await callerOf(request)
+        return credentials.removeCredential(deps, caller.tenant, request.params.namespace, request.body)
+      },
+    )
+  }
+}

@@ -1,0 +1,6 @@
+export { createApp, VERSION } from './app.ts'
+export { loadConfig, ConfigError, type Config } from './config.ts'
+export { startServer, openDeps, depsFor, type RunningServer } from './main.ts'
+export { createTenant, TenantDirectory, TenantSettings, type TenantContext } from './domain/tenants.ts'
+export { openDatabase, type Database } from './storage/database.ts'
+export { createLogger } from './logger.ts'

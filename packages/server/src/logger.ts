@@ -1,0 +1,35 @@
+import pino, { type Logger } from 'pino'
+
+// Anything that may hold a secret, a token or a signature is censored wherever it appears in
+// a logged object at these depths. Request logs carry the path only, never the query string
+// (a hosted-page URL carries a token there) and never headers.
+const REDACT = [
+  'authorization',
+  'token',
+  'secretKey',
+  'managementKey',
+  'key',
+  'signature',
+  'publicKey',
+  'password',
+  'accessToken',
+].flatMap((field) => [field, `*.${field}`, `*.*.${field}`])
+
+export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
+  return pino(
+    {
+      level,
+      redact: { paths: [...REDACT, 'req.headers', 'res.headers'], censor: '[redacted]' },
+      serializers: {
+        req: (req: { method?: string; url?: string; ip?: string; socket?: { remoteAddress?: string } }) => ({
+          method: req.method,
+          path: (req.url ?? '').split('?')[0],
+          remoteAddress: req.ip ?? req.socket?.remoteAddress,
+        }),
+        res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
+        err: pino.stdSerializers.err,
+      },
+    },
+    destination,
+  )
+}

@@ -1,0 +1,113 @@
+import type { FastifyInstance } from 'fastify'
+import type { Logger } from 'pino'
+import { createApp } from './app.ts'
+import type { Config } from './config.ts'
+import type { Deps } from './domain/deps.ts'
+import { createTenant, TenantDirectory } from './domain/tenants.ts'
+import { createLogger } from './logger.ts'
+import { sweepExpired } from './storage/actions-repo.ts'
+import { openDatabase, type Database } from './storage/database.ts'
+import { countTenants } from './storage/tenants-repo.ts'
+
+const SWEEP_INTERVAL_MS = 60_000
+
+export interface RunningServer {
+  app: FastifyInstance
+  deps: Deps
+  url: string
+  close(): Promise<void>
+}
+
+/** Opens the configured database, applies migrations and builds the request dependencies. */
+export async function openDeps(config: Config, log: Logger, clock: () => number = Date.now): Promise<Deps> {
+  const database = await openDatabase({
+    databaseUrl: config.DATABASE_URL,
+    dataDir: config.COUNTERSIGN_DATA_DIR,
+    poolSize: config.DATABASE_POOL_SIZE,
+  })
+  try {
+    await database.migrate()
+  } catch (error) {
+    await database.close()
+    throw error
+  }
+  return depsFor(config, database, log, clock)
+}
+
+export function depsFor(config: Config, database: Database, log: Logger, clock: () => number = Date.now): Deps {
+  const tenants = new TenantDirectory(database.db, { issuer: config.COUNTERSIGN_PUBLIC_URL, keyCacheMs: config.KEY_CACHE_MS })
+  return { config, database, db: database.db, tenants, clock, log }
+}
+
+/**
+ * Starts Countersign: database, migrations, development tenant on first start, HTTP server,
+ * the expiry sweep. `close()` drains in-flight requests, then closes the database.
+ */
+export async function startServer(config: Config, options: { print?: (text: string) => void } = {}): Promise<RunningServer> {
+  const log = createLogger(config.LOG_LEVEL)
+  const deps = await openDeps(config, log)
+  const print = options.print ?? ((text: string) => process.stdout.write(`${text}\n`))
+
+  if (config.COUNTERSIGN_DEV_TENANT && (await countTenants(deps.db)) === 0) {
+    const tenant = await createTenant(deps.db, 'Development')
+    // Printed once, to the terminal and not to the log: this database has no tenant yet, so
+    // this is its first start. The secret is stored only as a hash and never shown again.
+    print(
+      [
+        '',
+        'Countersign created a development tenant. Keep the secret key now: it is not shown again.',
+        `  Tenant ID:       ${tenant.tenantId}`,
+        `  Secret key:      ${tenant.secretKey}`,
+        `  Management key:  ${tenant.managementKey}`,
+        `  API URL:         ${config.COUNTERSIGN_PUBLIC_URL}/v1`,
+        '',
+      ].join('\n'),
+    )
+  }
+
+  const app = await createApp(deps)
+  await app.listen({ port: config.PORT, host: config.HOST })
+  const address = app.server.address()
+  const port = typeof address === 'object' && address ? address.port : config.PORT
+
+  const sweep = setInterval(() => {
+    sweepExpired(deps.db, new Date(deps.clock())).catch((error: unknown) => log.warn({ err: error }, 'expiry sweep failed'))
+  }, SWEEP_INTERVAL_MS)
+  sweep.unref()
+
+  let closing: Promise<void> | undefined
+  return {
+    app,
+    deps,
+    url: `http://${config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST}:${port}`,
+    close() {
+      closing ??= (async () => {
+        clearInterval(sweep)
+        await app.close()
+        await deps.database.close()
+      })()
+      return closing
+    },
+  }
+}
+
+/** Closes the server on SIGTERM/SIGINT, draining requests for at most `graceMs`. */
+export function closeOnSignals(server: RunningServer, graceMs: number): void {
+  const stop = (signal: string) => {
+    server.deps.log.info({ signal }, 'shutting down')
+    const force = setTimeout(() => {
+      server.deps.log.error('shutdown grace period over; exiting')
+      process.exit(1)
+    }, graceMs)
+    force.unref()
+    server.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        server.deps.log.error({ err: error }, 'shutdown failed')
+        process.exit(1)
+      },
+    )
+  }
+  process.once('SIGTERM', () => stop('SIGTERM'))
+  process.once('SIGINT', () => stop('SIGINT'))
+}

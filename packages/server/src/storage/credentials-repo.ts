@@ -1,0 +1,142 @@
+import { sql } from 'drizzle-orm'
+import type { CredentialNamespace } from '@countersign/protocol'
+import { queryRows, type Db } from './database.ts'
+
+export interface CredentialRow {
+  credentialId: string
+  userId: string
+  namespace: CredentialNamespace
+  spki: Uint8Array
+  deviceName: string | null
+  devicePlatform: string | null
+  pushToken: string | null
+  userAuthenticationRequired: boolean
+  createdAt: Date
+  verifiedAt: Date
+  lastVerifiedAt: Date | null
+  expiresAt: Date | null
+  failedAttempts: number
+  lockedUntil: Date | null
+}
+
+const CREDENTIAL_COLUMNS = sql`c.credential_id AS "credentialId", c.user_id AS "userId", c.namespace, c.spki,
+  c.device_name AS "deviceName", c.device_platform AS "devicePlatform", c.push_token AS "pushToken",
+  c.user_authentication_required AS "userAuthenticationRequired", c.created_at AS "createdAt",
+  c.verified_at AS "verifiedAt", c.last_verified_at AS "lastVerifiedAt", c.expires_at AS "expiresAt",
+  c.failed_attempts AS "failedAttempts", c.locked_until AS "lockedUntil"`
+
+export interface NewCredential {
+  credentialId: string
+  userId: string
+  namespace: CredentialNamespace
+  spki: Uint8Array
+  spkiHash: Uint8Array
+  deviceName: string | null
+  devicePlatform: string | null
+  pushToken: string | null
+  userAuthenticationRequired: boolean
+}
+
+export type InsertCredentialResult =
+  | { outcome: 'inserted'; credential: CredentialRow }
+  | { outcome: 'scope_required' }
+  | { outcome: 'duplicate_key' }
+  | { outcome: 'no_user' }
+
+/**
+ * Adds a credential. Unless `mayAddAnother`, it is refused when the user already has one: a
+ * user's first authenticator may be added with a default token, another needs
+ * add:authenticators. The user row is locked for the check so two racing enrollments with
+ * default tokens cannot both pass it.
+ */
+export async function insertCredential(
+  db: Db,
+  tenantId: string,
+  credential: NewCredential,
+  mayAddAnother: boolean,
+  now: Date,
+): Promise<InsertCredentialResult> {
+  return db.transaction(async (tx) => {
+    const t = tx as unknown as Db
+    const [user] = await queryRows<{ existing: number }>(
+      t,
+      sql`SELECT (SELECT count(*)::int FROM credentials c WHERE c.tenant_id = u.tenant_id AND c.user_id = u.user_id) AS existing
+            FROM users u WHERE u.tenant_id = ${tenantId} AND u.user_id = ${credential.userId} FOR UPDATE`,
+    )
+    if (!user) return { outcome: 'no_user' }
+    if (user.existing > 0 && !mayAddAnother) return { outcome: 'scope_required' }
+    const rows = await queryRows<CredentialRow>(
+      t,
+      sql`INSERT INTO credentials AS c (tenant_id, credential_id, user_id, namespace, spki, spki_hash, device_name,
+                                       device_platform, push_token, user_authentication_required, created_at, verified_at)
+          VALUES (${tenantId}, ${credential.credentialId}, ${credential.userId}, ${credential.namespace},
+                  ${Buffer.from(credential.spki)}, ${Buffer.from(credential.spkiHash)}, ${credential.deviceName},
+                  ${credential.devicePlatform}, ${credential.pushToken}, ${credential.userAuthenticationRequired}, ${now}, ${now})
+          ON CONFLICT (tenant_id, spki_hash, namespace) DO NOTHING
+          RETURNING ${CREDENTIAL_COLUMNS}`,
+    )
+    const [row] = rows
+    return row ? { outcome: 'inserted', credential: row } : { outcome: 'duplicate_key' }
+  })
+}
+
+/** The credential holding this public key within the tenant, in any of `namespaces`. */
+export async function findCredentialByKey(
+  db: Db,
+  tenantId: string,
+  spkiHash: Uint8Array,
+  namespaces: readonly CredentialNamespace[],
+): Promise<CredentialRow | null> {
+  const [row] = await queryRows<CredentialRow>(
+    db,
+    sql`SELECT ${CREDENTIAL_COLUMNS} FROM credentials c
+         WHERE c.tenant_id = ${tenantId} AND c.spki_hash = ${Buffer.from(spkiHash)}
+           AND c.namespace IN (${sql.join(namespaces.map((n) => sql`${n}`), sql`, `)})
+         ORDER BY c.created_at LIMIT 1`,
+  )
+  return row ?? null
+}
+
+export async function listCredentials(db: Db, tenantId: string, userId: string): Promise<CredentialRow[]> {
+  return queryRows<CredentialRow>(
+    db,
+    sql`SELECT ${CREDENTIAL_COLUMNS} FROM credentials c
+         WHERE c.tenant_id = ${tenantId} AND c.user_id = ${userId} ORDER BY c.created_at`,
+  )
+}
+
+export async function deleteCredential(db: Db, tenantId: string, userId: string, credentialId: string): Promise<boolean> {
+  const rows = await queryRows<{ credentialId: string }>(
+    db,
+    sql`DELETE FROM credentials WHERE tenant_id = ${tenantId} AND user_id = ${userId} AND credential_id = ${credentialId}
+        RETURNING credential_id AS "credentialId"`,
+  )
+  return rows.length > 0
+}
+
+/**
+ * Counts a failed signature against the credential with this key and locks it for
+ * `lockSeconds` once `threshold` consecutive failures are reached. Returns the new state, or
+ * null when no such credential exists.
+ */
+export async function recordFailedSignature(
+  db: Db,
+  tenantId: string,
+  spkiHash: Uint8Array,
+  namespaces: readonly CredentialNamespace[],
+  threshold: number,
+  lockSeconds: number,
+  now: Date,
+): Promise<{ failedAttempts: number; lockedUntil: Date | null } | null> {
+  const [row] = await queryRows<{ failedAttempts: number; lockedUntil: Date | null }>(
+    db,
+    sql`UPDATE credentials SET
+          failed_attempts = failed_attempts + 1,
+          locked_until = CASE WHEN failed_attempts + 1 >= ${threshold}
+                              THEN ${now}::timestamptz + make_interval(secs => ${lockSeconds}) ELSE locked_until END
+        WHERE tenant_id = ${tenantId} AND spki_hash = ${Buffer.from(spkiHash)}
+          AND namespace IN (${sql.join(namespaces.map((n) => sql`${n}`), sql`, `)})
+        RETURNING failed_attempts AS "failedAttempts", locked_until AS "lockedUntil"`,
+  )
+  return row ?? null
+}

@@ -1,0 +1,115 @@
+import { mkdirSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { PGlite } from '@electric-sql/pglite'
+import type { SQL } from 'drizzle-orm'
+import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres'
+import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator'
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite'
+import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator'
+import pg from 'pg'
+import * as schema from './schema.ts'
+import { acquireDataDirLock, type DataDirLock } from './data-dir-lock.ts'
+
+export type Db = PgDatabase<PgQueryResultHKT, typeof schema>
+
+/** An open database: PostgreSQL through a pool, or embedded PGlite. */
+export interface Database {
+  readonly db: Db
+  readonly kind: 'postgres' | 'pglite'
+  /** Runs the committed migrations that have not run yet. Safe to call from many nodes at once. */
+  migrate(): Promise<void>
+  /** One round trip; throws when the database is unreachable. */
+  ping(): Promise<void>
+  close(): Promise<void>
+}
+
+const MIGRATIONS = fileURLToPath(new URL('../../migrations', import.meta.url))
+// Any fixed number; all nodes take this lock so only one applies migrations at a time.
+const MIGRATION_LOCK = 7_310_001
+
+export interface OpenOptions {
+  databaseUrl?: string | undefined
+  dataDir?: string | undefined
+  poolSize?: number
+  /** The embedded directory is locked against a second process unless this is false (tests on in-memory PGlite). */
+  lockDataDir?: boolean
+}
+
+/**
+ * Opens PostgreSQL when a URL is given, else PGlite in `dataDir` (in memory when dataDir is
+ * undefined). The embedded directory is locked: a second process gets DataDirLockedError.
+ */
+export async function openDatabase(options: OpenOptions): Promise<Database> {
+  if (options.databaseUrl) return openPostgres(options.databaseUrl, options.poolSize ?? 10)
+  return openPglite(options.dataDir)
+}
+
+function openPostgres(url: string, poolSize: number): Database {
+  const pool = new pg.Pool({ connectionString: url, max: poolSize, connectionTimeoutMillis: 5_000 })
+  // An idle client losing its connection (database restart) must not crash the process.
+  pool.on('error', () => {})
+  const db = drizzlePg(pool, { schema })
+  return {
+    db: db as unknown as Db,
+    kind: 'postgres',
+    async migrate() {
+      const client = await pool.connect()
+      try {
+        await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK])
+        try {
+          await migratePg(drizzlePg(client, { schema }), { migrationsFolder: MIGRATIONS })
+        } finally {
+          await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK])
+        }
+      } finally {
+        client.release()
+      }
+    },
+    async ping() {
+      await pool.query('SELECT 1')
+    },
+    async close() {
+      await pool.end()
+    },
+  }
+}
+
+async function openPglite(dataDir: string | undefined): Promise<Database> {
+  let lock: DataDirLock | undefined
+  if (dataDir !== undefined) {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 })
+    lock = acquireDataDirLock(dataDir)
+  }
+  let client: PGlite
+  try {
+    client = await PGlite.create(dataDir === undefined ? undefined : `${dataDir}/pgdata`)
+  } catch (error) {
+    lock?.release()
+    throw error
+  }
+  const db = drizzlePglite(client, { schema })
+  return {
+    db: db as unknown as Db,
+    kind: 'pglite',
+    async migrate() {
+      await migratePglite(db, { migrationsFolder: MIGRATIONS })
+    },
+    async ping() {
+      await client.query('SELECT 1')
+    },
+    async close() {
+      try {
+        await client.close()
+      } finally {
+        lock?.release()
+      }
+    },
+  }
+}
+
+/** Runs a raw statement and returns its rows; the same shape on both drivers. */
+export async function queryRows<T>(db: Db, query: SQL): Promise<T[]> {
+  const result = (await db.execute(query)) as unknown as { rows: T[] }
+  return result.rows
+}

@@ -1,0 +1,129 @@
+import { and, asc, eq, sql } from 'drizzle-orm'
+import { queryRows, type Db } from './database.ts'
+import { apiKeys, tenants } from './schema.ts'
+
+export interface TenantRow {
+  tenantId: string
+  name: string
+  keySecret: Uint8Array
+  settings: unknown
+  createdAt: Date
+}
+
+export interface ApiKeyRow {
+  keyId: string
+  type: 'secret' | 'management'
+  name: string | null
+  createdAt: Date
+  revokedAt: Date | null
+}
+
+export interface NewApiKey {
+  keyId: string
+  type: 'secret' | 'management'
+  secretHash: Uint8Array
+  name?: string | null
+}
+
+/** Creates a tenant together with its first keys, in one transaction. */
+export async function insertTenant(
+  db: Db,
+  tenant: { tenantId: string; name: string; keySecret: Uint8Array; settings?: unknown },
+  keys: NewApiKey[],
+): Promise<void> {
+  await db.transaction(async (tx) => {
+    await tx.insert(tenants).values({
+      tenantId: tenant.tenantId,
+      name: tenant.name,
+      keySecret: Buffer.from(tenant.keySecret),
+      settings: tenant.settings ?? {},
+    })
+    for (const key of keys) await insertKey(tx as unknown as Db, tenant.tenantId, key)
+  })
+}
+
+export async function findTenant(db: Db, tenantId: string): Promise<TenantRow | null> {
+  const [row] = await db.select().from(tenants).where(eq(tenants.tenantId, tenantId))
+  return row ?? null
+}
+
+export async function listTenants(db: Db): Promise<Array<Omit<TenantRow, 'keySecret'>>> {
+  return db
+    .select({ tenantId: tenants.tenantId, name: tenants.name, settings: tenants.settings, createdAt: tenants.createdAt })
+    .from(tenants)
+    .orderBy(asc(tenants.createdAt))
+}
+
+export async function countTenants(db: Db): Promise<number> {
+  const [row] = await queryRows<{ n: number }>(db, sql`SELECT count(*)::int AS n FROM tenants`)
+  return row?.n ?? 0
+}
+
+export async function updateTenantSettings(db: Db, tenantId: string, settings: unknown): Promise<boolean> {
+  const rows = await db
+    .update(tenants)
+    .set({ settings })
+    .where(eq(tenants.tenantId, tenantId))
+    .returning({ tenantId: tenants.tenantId })
+  return rows.length > 0
+}
+
+export async function insertKey(db: Db, tenantId: string, key: NewApiKey): Promise<void> {
+  await db.insert(apiKeys).values({
+    tenantId,
+    keyId: key.keyId,
+    type: key.type,
+    secretHash: Buffer.from(key.secretHash),
+    name: key.name ?? null,
+  })
+}
+
+/** The key row and its tenant, in one round trip: what authenticating a request needs. */
+export async function findKeyWithTenant(
+  db: Db,
+  tenantId: string,
+  keyId: string,
+): Promise<(TenantRow & { keyType: string; secretHash: Uint8Array; revokedAt: Date | null }) | null> {
+  const [row] = await queryRows<{
+    tenantId: string
+    name: string
+    keySecret: Uint8Array
+    settings: unknown
+    createdAt: Date
+    keyType: string
+    secretHash: Uint8Array
+    revokedAt: Date | null
+  }>(
+    db,
+    sql`SELECT t.tenant_id AS "tenantId", t.name, t.key_secret AS "keySecret", t.settings,
+               t.created_at AS "createdAt", k.type AS "keyType", k.secret_hash AS "secretHash",
+               k.revoked_at AS "revokedAt"
+          FROM api_keys k JOIN tenants t ON t.tenant_id = k.tenant_id
+         WHERE k.tenant_id = ${tenantId} AND k.key_id = ${keyId}`,
+  )
+  return row ? { ...row, createdAt: new Date(row.createdAt), revokedAt: row.revokedAt && new Date(row.revokedAt) } : null
+}
+
+export async function listKeys(db: Db, tenantId: string): Promise<ApiKeyRow[]> {
+  return db
+    .select({
+      keyId: apiKeys.keyId,
+      type: apiKeys.type,
+      name: apiKeys.name,
+      createdAt: apiKeys.createdAt,
+      revokedAt: apiKeys.revokedAt,
+    })
+    .from(apiKeys)
+    .where(eq(apiKeys.tenantId, tenantId))
+    .orderBy(asc(apiKeys.createdAt))
+}
+
+/** Revokes a key; false when the tenant has no such key or it was already revoked. */
+export async function revokeKey(db: Db, tenantId: string, keyId: string, now: Date): Promise<boolean> {
+  const rows = await db
+    .update(apiKeys)
+    .set({ revokedAt: now })
+    .where(and(eq(apiKeys.tenantId, tenantId), eq(apiKeys.keyId, keyId), sql`${apiKeys.revokedAt} IS NULL`))
+    .returning({ keyId: apiKeys.keyId })
+  return rows.length > 0
+}
