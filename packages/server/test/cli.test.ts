@@ -1,0 +1,139 @@
+// The countersign command as a user runs it: a child process per command, against a fresh
+// embedded data directory (and PostgreSQL when this project runs on it).
+import { execFile, spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import { afterAll, describe, expect, it } from 'vitest'
+
+const BIN = fileURLToPath(new URL('../bin/countersign.js', import.meta.url))
+const onPostgres = process.env.COUNTERSIGN_TEST_DB === 'postgres'
+const dataDir = mkdtempSync(join(tmpdir(), 'countersign-cli-'))
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }))
+
+const env = {
+  ...process.env,
+  COUNTERSIGN_DATA_DIR: dataDir,
+  LOG_LEVEL: 'warn',
+  ...(onPostgres ? { DATABASE_URL: process.env.TEST_DATABASE_URL } : { DATABASE_URL: '' }),
+}
+
+async function countersign(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [BIN, ...args], { env, timeout: 60_000 })
+    return { code: 0, stdout, stderr }
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string }
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr }
+  }
+}
+
+/** `countersign serve` on a free port; resolves once it listens. */
+async function startServer(): Promise<{ server: ChildProcess; url: string }> {
+  const server = spawn(process.execPath, [BIN, 'serve'], { env: { ...env, PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = ''
+    server.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString()
+      const match = /listening on (http:\/\/[^ ]+)/.exec(out)
+      if (match) resolve(match[1]!)
+    })
+    server.once('exit', (code) => reject(new Error(`server exited with ${code}`)))
+  })
+  return { server, url }
+}
+
+async function stop(server: ChildProcess): Promise<void> {
+  const exited = new Promise((resolve) => server.once('exit', resolve))
+  server.kill('SIGTERM')
+  await exited
+}
+
+describe('countersign CLI', () => {
+  it('creates a tenant and manages its keys', async () => {
+    const created = await countersign('tenants', 'create', '--name', 'Acme', '--json')
+    expect(created.code).toBe(0)
+    const tenant = JSON.parse(created.stdout)
+    expect(tenant).toEqual({
+      tenantId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      secretKey: expect.stringMatching(/^cs_sk_/),
+      managementKey: expect.stringMatching(/^cs_mk_/),
+      apiUrl: 'http://127.0.0.1:8080/v1',
+    })
+
+    const key = JSON.parse((await countersign('keys', 'create', '--tenant', tenant.tenantId, '--json')).stdout)
+    expect(key).toEqual({ keyId: expect.any(String), type: 'secret', key: expect.stringMatching(/^cs_sk_/) })
+
+    const listed = JSON.parse((await countersign('keys', 'list', '--tenant', tenant.tenantId, '--json')).stdout)
+    expect(listed.map((k: { keyId: string }) => k.keyId)).toContain(key.keyId)
+    // Key values are shown once, at creation, and never listed.
+    expect(JSON.stringify(listed)).not.toContain(key.key)
+
+    expect((await countersign('keys', 'revoke', '--tenant', tenant.tenantId, key.keyId)).code).toBe(0)
+    const again = await countersign('keys', 'revoke', '--tenant', tenant.tenantId, key.keyId)
+    expect(again.code).toBe(1)
+    expect(again.stderr).toContain('keys list')
+
+    const tenants = JSON.parse((await countersign('tenants', 'list', '--json')).stdout)
+    expect(tenants.map((t: { tenantId: string }) => t.tenantId)).toContain(tenant.tenantId)
+  })
+
+  it('refuses a key for an unknown tenant with a message, not a stack trace', async () => {
+    const result = await countersign('keys', 'create', '--tenant', '00000000-0000-4000-8000-000000000000')
+    expect(result.code).toBe(1)
+    expect(result.stderr).toMatch(/^countersign: /)
+    expect(result.stderr).not.toMatch(/\n\s+at /)
+  })
+
+  it('explains a bad configuration', async () => {
+    const { code, stderr } = await promisify(execFile)(process.execPath, [BIN, 'migrate'], {
+      env: { ...env, PORT: 'eighty' },
+    }).then(
+      () => ({ code: 0, stderr: '' }),
+      (e: { code: number; stderr: string }) => e,
+    )
+    expect(code).toBe(1)
+    expect(stderr).toContain('PORT')
+  })
+
+  it('prints help for each command', async () => {
+    for (const args of [['--help'], ['serve', '--help'], ['tenants', 'create', '--help'], ['keys', 'revoke', '--help']]) {
+      const result = await countersign(...args)
+      expect(result.code).toBe(0)
+      expect(result.stdout).toContain('Usage: countersign')
+    }
+  })
+
+  it.runIf(onPostgres)('a key revoked from the CLI is refused by a running server within the key cache time', async () => {
+    const tenant = JSON.parse((await countersign('tenants', 'create', '--name', 'Revocation', '--json')).stdout)
+    const key = JSON.parse((await countersign('keys', 'create', '--tenant', tenant.tenantId, '--json')).stdout)
+    const { server, url } = await startServer()
+    try {
+      const call = () =>
+        fetch(`${url}/v1/users/someone`, { headers: { authorization: `Basic ${Buffer.from(`${key.key}:`).toString('base64')}` } })
+      expect((await call()).status).toBe(404) // authenticated; the user does not exist
+      expect((await countersign('keys', 'revoke', '--tenant', tenant.tenantId, key.keyId)).code).toBe(0)
+      await new Promise((resolve) => setTimeout(resolve, 1100)) // KEY_CACHE_MS defaults to 1000
+      const refused = await call()
+      expect(refused.status).toBe(401)
+      expect((await refused.json()).errorCode).toBe('unauthorized')
+    } finally {
+      await stop(server)
+    }
+  })
+
+  it.runIf(!onPostgres)('says the embedded database is in use while a server holds it', async () => {
+    const { server } = await startServer()
+    try {
+      const result = await countersign('tenants', 'list')
+      expect(result.code).toBe(1)
+      expect(result.stderr).toContain('in use by another Countersign process')
+    } finally {
+      await stop(server)
+    }
+    // The server released the directory on SIGTERM: the CLI works again.
+    expect((await countersign('tenants', 'list')).code).toBe(0)
+  })
+})
