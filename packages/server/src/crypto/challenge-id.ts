@@ -43,6 +43,8 @@ export function issueChallengeId(
 export function openChallengeId(challengeKey: Buffer, tenantId: string, challengeId: string): InAppChallenge | null {
   if (!/^[A-Za-z0-9_-]+$/.test(challengeId)) return null
   const raw = Buffer.from(challengeId, 'base64url')
+  // Node decodes leniently (spare bits, a stray last character); accept only the one spelling we issue.
+  if (raw.toString('base64url') !== challengeId) return null
   if (raw.length < HEADER_BYTES + MAC_BYTES || raw.readUInt8(0) !== VERSION) return null
   const body = raw.subarray(0, raw.length - MAC_BYTES)
   const actionLength = body.readUInt8(5 + NONCE_BYTES)

@@ -33,7 +33,7 @@ export function createTokenCodec(tenantId: string, tokenKey: Buffer, issuer: str
     allowedIss: issuer,
     ignoreExpiration: true,
     ignoreNotBefore: true,
-    requiredClaims: ['sub', 'iat', 'exp', 'jti', 'other'],
+    requiredClaims: ['iss', 'aud', 'sub', 'iat', 'exp', 'jti', 'other'],
     checkTyp: 'JWT',
   })
 
@@ -66,7 +66,15 @@ export function createTokenCodec(tenantId: string, tokenKey: Buffer, issuer: str
       } catch {
         return { ok: false, reason: 'invalid_token' }
       }
-      if (!isTokenClaims(payload) || payload.other.tenantId !== tenantId || payload.other.userId !== payload.sub) {
+      // fast-jwt skips aud/iss checks on absent claims and accepts an array aud: insist on
+      // exactly this tenant and issuer.
+      if (
+        !isTokenClaims(payload) ||
+        payload.aud !== tenantId ||
+        payload.iss !== issuer ||
+        payload.other.tenantId !== tenantId ||
+        payload.other.userId !== payload.sub
+      ) {
         return { ok: false, reason: 'invalid_token' }
       }
       const now = Math.floor(nowMs / 1000)
