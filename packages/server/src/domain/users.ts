@@ -28,17 +28,7 @@ export async function updateUser(
   attributes: UpdateUserRequest,
 ): Promise<UpdateUserResponse> {
   const user = await repo.upsertUser(deps.db, tenant.tenantId, userId, attributes, now(deps))
-  return {
-    userId: user.userId,
-    ...optional('email', user.email),
-    emailVerified: user.emailVerified,
-    ...optional('phoneNumber', user.phoneNumber),
-    phoneNumberVerified: user.phoneNumberVerified,
-    ...optional('username', user.username),
-    ...optional('displayName', user.displayName),
-    ...optional('custom', user.custom),
-    ...optional('locale', user.locale),
-  }
+  return { userId: user.userId, ...userAttributes(user) }
 }
 
 /** Removes the user, their authenticators and their action history. */
@@ -107,6 +97,16 @@ function userResponse(user: repo.UserRow): UserResponse {
   return {
     userId: user.userId,
     isEnrolled: enrolled.length > 0,
+    ...userAttributes(user),
+    enrolledVerificationMethods: enrolled,
+    allowedVerificationMethods: allowedMethods(enrolled),
+    ...(enrolled[0] ? { defaultVerificationMethod: enrolled[0] } : {}),
+  }
+}
+
+/** The user's attributes as the wire carries them: absent rather than null. */
+function userAttributes(user: repo.UserRow) {
+  return {
     ...optional('email', user.email),
     emailVerified: user.emailVerified,
     ...optional('phoneNumber', user.phoneNumber),
@@ -115,9 +115,6 @@ function userResponse(user: repo.UserRow): UserResponse {
     ...optional('displayName', user.displayName),
     ...optional('custom', user.custom),
     ...optional('locale', user.locale),
-    enrolledVerificationMethods: enrolled,
-    allowedVerificationMethods: allowedMethods(enrolled),
-    ...(enrolled[0] ? { defaultVerificationMethod: enrolled[0] } : {}),
   }
 }
 

@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm'
+import { sql, type SQL } from 'drizzle-orm'
 import type { ActionState, CredentialNamespace, VerificationMethod } from '@countersign/protocol'
 import { queryRows, type Db } from './database.ts'
 
@@ -187,6 +187,16 @@ function credentialCte(tenantId: string, input: VerificationInput) {
   )`
 }
 
+/** A good signature: the credential was used now, and its failure count starts over. */
+function touchedCte(tenantId: string, now: Date, completed: SQL) {
+  return sql`touched AS (
+    UPDATE credentials c SET last_verified_at = ${now}, failed_attempts = 0, locked_until = NULL
+     WHERE c.tenant_id = ${tenantId} AND c.credential_id = (SELECT credential_id FROM eligible)
+       AND EXISTS (SELECT 1 FROM ${completed})
+    RETURNING 1
+  )`
+}
+
 /**
  * Completes the action a token names, in one statement: the challenge is consumed only when
  * the credential belongs to the token's user and is not locked, the token has not been
@@ -226,12 +236,7 @@ export async function completeTokenVerification(
            WHERE a.tenant_id = ${tenantId} AND a.idempotency_key = ${token.idempotencyKey}
              AND a.state IN ${VERIFIABLE_STATES} AND EXISTS (SELECT 1 FROM consumed)
           RETURNING 1
-        ), touched AS (
-          UPDATE credentials c SET last_verified_at = ${now}, failed_attempts = 0, locked_until = NULL
-           WHERE c.tenant_id = ${tenantId} AND c.credential_id = (SELECT credential_id FROM eligible)
-             AND EXISTS (SELECT 1 FROM updated)
-          RETURNING 1
-        )
+        ), ${touchedCte(tenantId, now, sql`updated`)}
         SELECT (SELECT credential_id FROM cred) AS "credentialId", (SELECT user_id FROM cred) AS "credentialUserId",
                (SELECT locked_until FROM cred) AS "lockedUntil", (SELECT state FROM act) AS "actionState",
                EXISTS (SELECT 1 FROM token_used) AS "tokenAlreadyUsed", EXISTS (SELECT 1 FROM consumed) AS consumed,
@@ -270,12 +275,7 @@ export async function completeDeviceVerification(
                  ${now}, ${now}, ${now}, ${input.verificationMethod}, eligible.credential_id, ${action.scope}
             FROM eligible WHERE EXISTS (SELECT 1 FROM consumed)
           RETURNING 1
-        ), touched AS (
-          UPDATE credentials c SET last_verified_at = ${now}, failed_attempts = 0, locked_until = NULL
-           WHERE c.tenant_id = ${tenantId} AND c.credential_id = (SELECT credential_id FROM eligible)
-             AND EXISTS (SELECT 1 FROM inserted)
-          RETURNING 1
-        )
+        ), ${touchedCte(tenantId, now, sql`inserted`)}
         SELECT (SELECT credential_id FROM cred) AS "credentialId", (SELECT user_id FROM cred) AS "credentialUserId",
                (SELECT locked_until FROM cred) AS "lockedUntil", NULL AS "actionState", false AS "tokenAlreadyUsed",
                EXISTS (SELECT 1 FROM consumed) AS consumed, EXISTS (SELECT 1 FROM inserted) AS succeeded,
