@@ -28,6 +28,13 @@ export async function createApp(deps: Deps): Promise<FastifyInstance> {
     routerOptions: { maxParamLength: 512 },
     return503OnClosing: true,
   })
+  // Bodies are JSON only: anything else is 415, not a string handed to a schema that wants an object.
+  app.removeContentTypeParser('text/plain')
+  // Official server SDKs (Python) send Content-Type: application/json on every request, DELETE
+  // included, with an empty body: that is no body, not malformed JSON.
+  app.addHook('onRequest', async (request) => {
+    if (request.headers['content-length'] === '0') delete request.headers['content-type']
+  })
   app.setValidatorCompiler(validatorCompiler)
   app.setSerializerCompiler(serializerCompiler)
   installErrorHandling(app)

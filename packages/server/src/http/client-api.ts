@@ -1,6 +1,7 @@
 // Client API (device side, tenant ID or Bearer token): PROTOCOL.md §3.
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
+import { z } from 'zod'
 import {
   AddCredentialRequest,
   ChallengeRequest,
@@ -49,7 +50,8 @@ export function clientApiRoutes(deps: Deps) {
           description: 'Returns a challenge ID for the device to sign. Name the action when calling without a token.',
           tags,
           security: bearerOrTenant,
-          body: ChallengeRequest.default({}),
+          // Fastify hands a missing body to the validator as null; a body-less request is an empty one.
+          body: z.preprocess((body) => body ?? {}, ChallengeRequest),
           response: { 200: ChallengeResponse, ...errors },
         },
       },

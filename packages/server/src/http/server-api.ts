@@ -49,7 +49,8 @@ export function serverApiRoutes(deps: Deps) {
           tags,
           security,
           params: UserActionParams,
-          body: TrackRequest.default({}),
+          // Fastify hands a missing body to the validator as null; a body-less track is an empty one.
+          body: z.preprocess((body) => body ?? {}, TrackRequest),
           response: { 200: TrackResponse, ...errors },
         },
       },

@@ -64,7 +64,10 @@ export async function trackAction(db: Db, tenantId: string, action: NewAction, n
     db,
     sql`WITH upserted_user AS (
           INSERT INTO users AS u (tenant_id, user_id, email, phone_number, username, created_at, updated_at)
-          VALUES (${tenantId}, ${a.userId}, ${a.email}, ${a.phoneNumber}, ${a.username}, ${now}, ${now})
+          SELECT ${tenantId}, ${a.userId}, ${a.email}, ${a.phoneNumber}, ${a.username}, ${now}, ${now}
+           -- A track refused for reusing the idempotency key of another action changes no user.
+           WHERE NOT EXISTS (SELECT 1 FROM actions x WHERE x.tenant_id = ${tenantId} AND x.idempotency_key = ${a.idempotencyKey}
+                               AND (x.user_id <> ${a.userId} OR x.action_code <> ${a.actionCode}))
           ON CONFLICT (tenant_id, user_id) DO UPDATE SET
             email = COALESCE(EXCLUDED.email, u.email),
             phone_number = COALESCE(EXCLUDED.phone_number, u.phone_number),
