@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto'
-import cors from '@fastify/cors'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
@@ -11,9 +10,6 @@ import { serverApiRoutes } from './http/server-api.ts'
 import { systemRoutes } from './http/system.ts'
 
 export const VERSION = '0.1.0'
-
-// Headers a Client API call from a web page may carry.
-const CLIENT_HEADERS = ['authorization', 'content-type', 'x-authsignal-tenant-id', 'x-authsignal-signature', 'x-authsignal-version']
 
 /**
  * Builds the HTTP application. Does no I/O: tests call `app.inject` on it, main.ts listens.
@@ -46,21 +42,6 @@ export async function createApp(deps: Deps): Promise<FastifyInstance> {
     if (request.url.startsWith('/v1/')) void reply.header('cache-control', 'no-store')
   })
 
-  // The Client API is called from tenants' web pages (Authorization header, no cookies); the
-  // Server API is for backends and sends no CORS headers at all.
-  await app.register(cors, {
-    delegator: (request, callback) => {
-      const isClientApi = (request.url ?? '').startsWith('/v1/client/')
-      callback(null, {
-        origin: isClientApi,
-        methods: ['GET', 'POST', 'PATCH', 'DELETE'],
-        allowedHeaders: CLIENT_HEADERS,
-        credentials: false,
-        maxAge: 600,
-      })
-    },
-  })
-
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -85,6 +66,6 @@ export async function createApp(deps: Deps): Promise<FastifyInstance> {
 
   await app.register(systemRoutes(deps))
   await app.register(serverApiRoutes(deps))
-  await app.register(clientApiRoutes(deps))
+  await app.register(clientApiRoutes(deps), { prefix: '/v1/client' })
   return app
 }

@@ -10,6 +10,8 @@ import { openDatabase, type Database } from './storage/database.ts'
 import { countTenants } from './storage/tenants-repo.ts'
 
 const SWEEP_INTERVAL_MS = 60_000
+/** Sweeps between refreshes of planner statistics on the embedded database. */
+const SWEEPS_PER_STATISTICS_REFRESH = 10
 
 export interface RunningServer {
   app: FastifyInstance
@@ -27,6 +29,7 @@ export async function openDeps(config: Config, log: Logger, clock: () => number 
   })
   try {
     await database.migrate()
+    await database.refreshStatistics()
   } catch (error) {
     await database.close()
     throw error
@@ -70,8 +73,12 @@ export async function startServer(config: Config, options: { print?: (text: stri
   const address = app.server.address()
   const port = typeof address === 'object' && address ? address.port : config.PORT
 
+  let sweeps = 0
   const sweep = setInterval(() => {
     sweepExpired(deps.db, new Date(deps.clock())).catch((error: unknown) => log.warn({ err: error }, 'expiry sweep failed'))
+    if (++sweeps % SWEEPS_PER_STATISTICS_REFRESH === 0) {
+      deps.database.refreshStatistics().catch((error: unknown) => log.warn({ err: error }, 'statistics refresh failed'))
+    }
   }, SWEEP_INTERVAL_MS)
   sweep.unref()
 

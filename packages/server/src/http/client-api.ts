@@ -1,4 +1,5 @@
 // Client API (device side, tenant ID or Bearer token): PROTOCOL.md §3.
+import cors from '@fastify/cors'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
@@ -34,8 +35,22 @@ const errors = {
   500: ErrorBody,
 }
 
+// Headers a Client API call from a web page may carry.
+const CLIENT_HEADERS = ['authorization', 'content-type', 'x-authsignal-tenant-id', 'x-authsignal-signature', 'x-authsignal-version']
+
+/** Client API routes; register with the prefix `/v1/client` so CORS stays inside it. */
 export function clientApiRoutes(deps: Deps) {
   return async function routes(app: FastifyInstance): Promise<void> {
+    // The Client API is called from tenants' web pages with an Authorization header and no
+    // cookies, so any origin may call it. Registered in this plugin only: the Server API
+    // sends no CORS headers at all.
+    await app.register(cors, {
+      origin: true,
+      methods: ['GET', 'POST', 'PATCH', 'DELETE'],
+      allowedHeaders: CLIENT_HEADERS,
+      credentials: false,
+      maxAge: 600,
+    })
     const api = app.withTypeProvider<ZodTypeProvider>()
     const callerOf = (request: FastifyRequest): Promise<ClientCaller> => {
       const tenantHeader = request.headers['x-authsignal-tenant-id']
@@ -43,7 +58,7 @@ export function clientApiRoutes(deps: Deps) {
     }
 
     api.post(
-      '/v1/client/challenge',
+      '/challenge',
       {
         schema: {
           summary: 'Get an in-app challenge',
@@ -59,7 +74,7 @@ export function clientApiRoutes(deps: Deps) {
     )
 
     api.post(
-      '/v1/client/verify/in-app',
+      '/verify/in-app',
       {
         schema: {
           summary: 'Verify an in-app challenge',
@@ -74,7 +89,7 @@ export function clientApiRoutes(deps: Deps) {
     )
 
     api.post(
-      '/v1/client/user-authenticators/:namespace',
+      '/user-authenticators/:namespace',
       {
         schema: {
           summary: 'Add a credential',
@@ -90,7 +105,7 @@ export function clientApiRoutes(deps: Deps) {
     )
 
     api.get(
-      '/v1/client/user-authenticators/:namespace',
+      '/user-authenticators/:namespace',
       {
         schema: {
           summary: 'Get a credential',
@@ -109,7 +124,7 @@ export function clientApiRoutes(deps: Deps) {
     )
 
     api.post(
-      '/v1/client/user-authenticators/:namespace/remove',
+      '/user-authenticators/:namespace/remove',
       {
         schema: {
           summary: 'Remove a credential',

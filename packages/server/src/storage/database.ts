@@ -21,6 +21,12 @@ export interface Database {
   migrate(): Promise<void>
   /** One round trip; throws when the database is unreachable. */
   ping(): Promise<void>
+  /**
+   * Refreshes planner statistics where nothing else does. PGlite runs no autovacuum, and
+   * without statistics the planner may pick an index that scans a whole tenant; PostgreSQL's
+   * autovacuum keeps them fresh, so there this does nothing.
+   */
+  refreshStatistics(): Promise<void>
   close(): Promise<void>
 }
 
@@ -69,6 +75,7 @@ function openPostgres(url: string, poolSize: number): Database {
     async ping() {
       await pool.query('SELECT 1')
     },
+    async refreshStatistics() {},
     async close() {
       await pool.end()
     },
@@ -97,6 +104,9 @@ async function openPglite(dataDir: string | undefined): Promise<Database> {
     },
     async ping() {
       await client.query('SELECT 1')
+    },
+    async refreshStatistics() {
+      await client.query('ANALYZE')
     },
     async close() {
       try {

@@ -1,0 +1,182 @@
+// The load: C workers, each running complete flows back to back (closed loop: a worker starts
+// its next flow when the last one ends, as a pool of busy apps would). Only what completes
+// inside the measured window counts, so the warm-up (JIT, connection pools, caches) and the
+// tail of flows still in flight when the window closes do not skew the rate.
+import { CALLS, FlowError, type BenchUser, type Call, type CountersignApi } from './countersign.ts'
+
+export interface LoadOptions {
+  label: string
+  concurrency: number
+  warmupMs: number
+  durationMs: number
+  /** The window also closes once this many flows have completed in it. */
+  maxFlows: number
+  signal: AbortSignal
+  /** Called exactly when the measured window opens and closes (resource readings). */
+  onWindowOpen(): void
+  onWindowClose(): void
+}
+
+export interface LoadResult {
+  measuredSeconds: number
+  flows: number
+  erroredFlows: number
+  calls: number
+  latencies: Record<Call, number[]>
+  errors: Record<string, number>
+  warmup: { seconds: number; flows: number; erroredFlows: number }
+}
+
+type Phase = 'warm-up' | 'measured' | 'done'
+
+class Recorder {
+  phase: Phase = 'warm-up'
+  windowOpenedAt = 0
+  windowClosedAt = 0
+  flows = 0
+  erroredFlows = 0
+  calls = 0
+  warmupFlows = 0
+  warmupErrors = 0
+  readonly latencies = Object.fromEntries(CALLS.map((call) => [call, [] as number[]])) as Record<Call, number[]>
+  readonly errors: Record<string, number> = {}
+
+  call(call: Call, ms: number, ok: boolean): void {
+    if (this.phase !== 'measured') return
+    this.calls += 1
+    // Failed calls are counted as errors, not mixed into the latency of successful ones.
+    if (ok) this.latencies[call].push(ms)
+  }
+
+  flowDone(): void {
+    if (this.phase === 'warm-up') this.warmupFlows += 1
+    else if (this.phase === 'measured') this.flows += 1
+  }
+
+  flowFailed(key: string): void {
+    if (this.phase === 'warm-up') this.warmupErrors += 1
+    if (this.phase !== 'measured') return
+    this.erroredFlows += 1
+    this.errors[key] = (this.errors[key] ?? 0) + 1
+  }
+}
+
+/** Runs the closed-loop load and returns what the measured window saw. */
+export async function runLoad(api: CountersignApi, users: BenchUser[], options: LoadOptions): Promise<LoadResult> {
+  const recorder = new Recorder()
+  const startedAt = performance.now()
+
+  let closeTimer: NodeJS.Timeout | undefined
+  const closeWindow = () => {
+    if (recorder.phase !== 'measured') return
+    recorder.phase = 'done'
+    recorder.windowClosedAt = performance.now()
+    clearTimeout(closeTimer)
+    options.onWindowClose()
+  }
+  const openTimer = setTimeout(() => {
+    recorder.phase = 'measured'
+    recorder.windowOpenedAt = performance.now()
+    options.onWindowOpen()
+    closeTimer = setTimeout(closeWindow, options.durationMs)
+  }, options.warmupMs)
+  const stopOnAbort = () => {
+    clearTimeout(openTimer)
+    closeWindow()
+    recorder.phase = 'done'
+  }
+  options.signal.addEventListener('abort', stopOnAbort, { once: true })
+  const progress = startProgress(options.label, recorder)
+
+  const worker = async () => {
+    while (recorder.phase !== 'done') {
+      try {
+        await api.flow(pickUser(users), randomAmount(), (call, ms, ok) => recorder.call(call, ms, ok))
+        recorder.flowDone()
+        if (recorder.flows >= options.maxFlows) closeWindow()
+      } catch (error) {
+        recorder.flowFailed(errorKey(error))
+      }
+    }
+  }
+  try {
+    await Promise.all(Array.from({ length: options.concurrency }, worker))
+  } finally {
+    clearInterval(progress)
+    options.signal.removeEventListener('abort', stopOnAbort)
+  }
+  options.signal.throwIfAborted()
+
+  return {
+    measuredSeconds: (recorder.windowClosedAt - recorder.windowOpenedAt) / 1000,
+    flows: recorder.flows,
+    erroredFlows: recorder.erroredFlows,
+    calls: recorder.calls,
+    latencies: recorder.latencies,
+    errors: recorder.errors,
+    warmup: {
+      seconds: (recorder.windowOpenedAt - startedAt) / 1000,
+      flows: recorder.warmupFlows,
+      erroredFlows: recorder.warmupErrors,
+    },
+  }
+}
+
+/** Prints, every second, the flows so far in the current phase and the rate over the last second. */
+function startProgress(label: string, recorder: Recorder): NodeJS.Timeout {
+  // The rate comes from all completed flows, so it stays right across the warm-up → measured switch.
+  const completed = () => recorder.warmupFlows + recorder.flows
+  let last = { completed: completed(), at: performance.now() }
+  return setInterval(() => {
+    const now = { completed: completed(), at: performance.now() }
+    const rate = (now.completed - last.completed) / ((now.at - last.at) / 1000)
+    last = now
+    if (recorder.phase === 'done') return
+    const measured = recorder.phase === 'measured'
+    const flows = measured ? recorder.flows : recorder.warmupFlows
+    const errors = measured ? recorder.erroredFlows : recorder.warmupErrors
+    process.stderr.write(
+      `[${label}] ${recorder.phase.padEnd(8)} ${String(flows).padStart(7)} flows  ${rate.toFixed(0).padStart(5)} flows/s  errors ${errors}\n`,
+    )
+  }, 1000)
+}
+
+/**
+ * Enrolls every user's device, `parallel` at a time, printing progress.
+ * Enrollment is setup, not measurement: it runs before the server's numbers are read.
+ */
+export async function enrollAll(api: CountersignApi, users: BenchUser[], parallel: number, signal: AbortSignal): Promise<void> {
+  let next = 0
+  let done = 0
+  let lastPrinted = performance.now()
+  const report = () => process.stderr.write(`  enrolled ${done}/${users.length} users\n`)
+  const worker = async () => {
+    while (next < users.length) {
+      signal.throwIfAborted()
+      const user = users[next++]!
+      await api.enroll(user)
+      done += 1
+      if (performance.now() - lastPrinted >= 1000 && done < users.length) {
+        lastPrinted = performance.now()
+        report()
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(parallel, users.length) }, worker))
+  report()
+}
+
+function pickUser(users: BenchUser[]): BenchUser {
+  return users[Math.floor(Math.random() * users.length)]!
+}
+
+/** A payment amount, so each track carries custom data as a real integration's would. */
+function randomAmount(): number {
+  return 1 + Math.floor(Math.random() * 5_000)
+}
+
+function errorKey(error: unknown): string {
+  if (error instanceof FlowError) return error.key
+  // Anything else is a bug in the benchmark itself; keep it visible rather than crash the run.
+  return `bench ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`
+}

@@ -1,0 +1,122 @@
+// Turning raw measurements into numbers people compare: percentiles, the stdout table and the
+// JSON results file.
+import { mkdirSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { CALLS, type Call } from './countersign.ts'
+import type { CpuBreakdown } from './proc.ts'
+
+/** Other processes using this much of a core during the window make the numbers suspect. */
+const BUSY_MACHINE_PERCENT = 15
+
+export interface LatencySummary {
+  count: number
+  mean: number
+  p50: number
+  p95: number
+  p99: number
+  max: number
+}
+
+/** Nearest-rank percentiles of latencies in ms (all samples are kept: a run has tens of thousands at most). */
+export function summarize(samples: number[]): LatencySummary {
+  if (samples.length === 0) return { count: 0, mean: 0, p50: 0, p95: 0, p99: 0, max: 0 }
+  const sorted = Float64Array.from(samples).sort()
+  const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0
+  const mean = sorted.reduce((sum, value) => sum + value, 0) / sorted.length
+  return { count: sorted.length, mean: round(mean), p50: round(at(50)), p95: round(at(95)), p99: round(at(99)), max: round(at(100)) }
+}
+
+/** What one database's run produced; also the `results` part of the JSON file. */
+export interface DatabaseResult {
+  database: 'postgres' | 'pglite'
+  concurrency: number
+  users: number
+  measuredSeconds: number
+  flows: number
+  erroredFlows: number
+  flowsPerSecond: number
+  calls: number
+  callsPerSecond: number
+  latencyMs: Record<Call, LatencySummary>
+  /** Errored flows by "call status code", e.g. "verify 409 challenge_consumed". */
+  errors: Record<string, number>
+  warmup: { seconds: number; flows: number; erroredFlows: number }
+  cpuPercent: CpuBreakdown
+  serverMaxRssMb: number
+}
+
+export function errorRate(result: DatabaseResult): number {
+  const total = result.flows + result.erroredFlows
+  return total === 0 ? 0 : result.erroredFlows / total
+}
+
+export function machineInfo() {
+  const cpus = os.cpus()
+  return {
+    cpuModel: cpus[0]?.model ?? 'unknown',
+    cpuCount: cpus.length,
+    totalMemoryMb: Math.round(os.totalmem() / 2 ** 20),
+    platform: `${os.type()} ${os.release()} ${os.arch()}`,
+    node: process.version,
+    /** Load average when the results were written: a busy machine explains low numbers. */
+    loadAverage: os.loadavg().map((value) => Math.round(value * 100) / 100),
+  }
+}
+
+/** The stdout table: one row per database. */
+export function formatTable(results: DatabaseResult[]): string {
+  const header = ['database', 'conc', 'flows/s', 'calls/s', ...CALLS.map((call) => `${call} p50/p99 ms`), 'errors', 'server CPU', 'max RSS']
+  const rows = results.map((r) => [
+    r.database,
+    String(r.concurrency),
+    r.flowsPerSecond.toFixed(1),
+    r.callsPerSecond.toFixed(0),
+    ...CALLS.map((call) => `${r.latencyMs[call].p50.toFixed(1)} / ${r.latencyMs[call].p99.toFixed(1)}`),
+    r.erroredFlows === 0 ? '0' : `${r.erroredFlows} (${(errorRate(r) * 100).toFixed(2)}%)`,
+    `${r.cpuPercent.server.toFixed(0)}%`,
+    `${r.serverMaxRssMb.toFixed(0)} MB`,
+  ])
+  const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => row[i]!.length)))
+  // Text columns left-aligned, numbers right-aligned, in a Markdown-compatible grid.
+  const line = (cells: string[]) =>
+    `| ${cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join(' | ')} |`
+  const rule = `|${widths.map((w, i) => (i === 0 ? `${'-'.repeat(w + 1)}-` : `${'-'.repeat(w + 1)}:`)).join('|')}|`
+  return [line(header), rule, ...rows.map(line)].join('\n')
+}
+
+/** Lines under the table: where the rest of the CPU went, and every error key. */
+export function formatNotes(results: DatabaseResult[]): string {
+  const lines: string[] = []
+  for (const r of results) {
+    const cpu = r.cpuPercent
+    lines.push(
+      `${r.database}: ${r.flows} flows in ${r.measuredSeconds.toFixed(1)} s (${r.users} users). ` +
+        `CPU in % of one core: server ${cpu.server.toFixed(0)}, ${cpu.database === null ? '' : `postgres ${cpu.database.toFixed(0)}, `}` +
+        `load generator ${cpu.loadGenerator.toFixed(0)}, other processes ${cpu.other.toFixed(0)} ` +
+        `(machine ${cpu.hostPercent.toFixed(0)}% busy, ${os.cpus().length} cores)`,
+    )
+    // Other jobs on the machine take cores from the server and the database: say so next to the numbers.
+    if (cpu.other >= BUSY_MACHINE_PERCENT) lines.push(`  warning: other processes used ${cpu.other.toFixed(0)}% of a core during the run; numbers are low`)
+    for (const [key, count] of Object.entries(r.errors).sort((a, b) => b[1] - a[1])) lines.push(`  error ${key}: ${count}`)
+    if (r.warmup.erroredFlows > 0) lines.push(`  warm-up: ${r.warmup.erroredFlows} errored flows (not counted above)`)
+  }
+  return lines.join('\n')
+}
+
+/** Writes `bench/results/flows-<database>-<timestamp>.json` and returns its path. */
+export function writeResultFile(resultsDir: string, stamp: string, body: { results: DatabaseResult } & Record<string, unknown>): string {
+  mkdirSync(resultsDir, { recursive: true })
+  const file = path.join(resultsDir, `flows-${body.results.database}-${stamp}.json`)
+  writeFileSync(file, `${JSON.stringify({ benchmark: 'flows', machine: machineInfo(), ...body }, null, 2)}\n`)
+  return file
+}
+
+/** A timestamp safe in file names: 2025-01-31T12-04-05Z. */
+export function fileStamp(date = new Date()): string {
+  return date.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-')
+}
+
+function round(value: number): number {
+  return Math.round(value * 100) / 100
+}
