@@ -22,7 +22,8 @@ export const AuthenticatorParams = UserParams.extend({ userAuthenticatorId: z.st
 
 export const TrackRequest = z.object({
   idempotencyKey: IdempotencyKey.optional(),
-  redirectUrl: z.url().max(2048).optional(),
+  // Only http(s): the hosted page redirects the browser here, so javascript: or data: would be an injection.
+  redirectUrl: z.url({ protocol: /^https?$/ }).max(2048).optional(),
   redirectToSettings: z.boolean().optional(),
   ipAddress: z.string().max(64).optional(),
   userAgent: z.string().max(1024).optional(),

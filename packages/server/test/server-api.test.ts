@@ -137,6 +137,11 @@ describe('track', () => {
     expectError(await api.server('POST', `/v1/users/bad%0Auser/actions/signIn`, {}), 400, 'invalid_request')
     expectError(await api.server('POST', '/v1/users/u1/actions/signIn', { custom: 'not an object' }), 400, 'invalid_request')
     expectError(await api.server('POST', '/v1/users/u1/actions/signIn', { redirectUrl: 'not a url' }), 400, 'invalid_request')
+    // The hosted page redirects here: a script or data URL would run in the tenant's page.
+    for (const redirectUrl of ['javascript:alert(1)', 'data:text/html,hi', 'ftp://files.example/x']) {
+      expectError(await api.server('POST', '/v1/users/u1/actions/signIn', { redirectUrl }), 400, 'invalid_request')
+    }
+    expectOk(await api.server('POST', '/v1/users/u1/actions/signIn', { redirectUrl: 'https://shop.example/done' }))
     expectError(await api.server('POST', '/v1/users/u1/actions/signIn', { idempotencyKey: 'has space' }), 400, 'invalid_request')
   })
 

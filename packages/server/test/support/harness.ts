@@ -1,6 +1,7 @@
 // Shared integration-test setup: one database per test run (PGlite in memory, or PostgreSQL
 // from TEST_DATABASE_URL), one app per test file, a fresh tenant per harness.
 import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto'
+import { Writable } from 'node:stream'
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify'
 import { createApp } from '../../src/app.ts'
 import { loadConfig } from '../../src/config.ts'
@@ -51,11 +52,24 @@ export interface Harness {
   close(): Promise<void>
 }
 
-export async function createHarness(env: Record<string, string> = {}): Promise<Harness> {
+/**
+ * An app on the run's database. `logLines`, when given, receives every log line (and the
+ * level defaults to trace) so a test can inspect what the server logs.
+ */
+export async function createHarness(env: Record<string, string> = {}, options: { logLines?: string[] } = {}): Promise<Harness> {
   const database = await testDatabase()
   const clock = testClock()
-  const config = loadConfig({ LOG_LEVEL: 'silent', COUNTERSIGN_PUBLIC_URL: 'http://countersign.test', KEY_CACHE_MS: '0', ...env })
-  const deps = depsFor(config, database, createLogger(config.LOG_LEVEL), clock)
+  const level = options.logLines ? 'trace' : 'silent'
+  const config = loadConfig({ LOG_LEVEL: level, COUNTERSIGN_PUBLIC_URL: 'http://countersign.test', KEY_CACHE_MS: '0', ...env })
+  const sink = options.logLines
+    ? new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          options.logLines!.push(...chunk.toString('utf8').split('\n').filter(Boolean))
+          done()
+        },
+      })
+    : undefined
+  const deps = depsFor(config, database, createLogger(config.LOG_LEVEL, sink), clock)
   const app = await createApp(deps)
   await app.ready()
   return {
