@@ -85,21 +85,42 @@ describe.each(NAMESPACES)('add credential ($namespace)', ({ namespace, method })
 
   it('needs add:authenticators for a second credential', async () => {
     const userId = uniqueId('add-second')
-    await api.enroll(userId, { namespace })
-    const { token } = await api.track(userId, 'addAuthenticator')
+    const { device: first } = await api.enroll(userId, { namespace })
     const second = newDevice()
-    expectError(await api.client('POST', credentialsUrl(namespace), bearer(token), { publicKey: second.publicKey }), 403, 'forbidden')
+    const addSecond = (token: string) => api.client('POST', credentialsUrl(namespace), bearer(token), { publicKey: second.publicKey })
+    const approved = async (token: string) =>
+      expectClientOk(await api.verify(bearer(token), await api.challenge(bearer(token)), first)).token
+
+    // A completed action whose token lacks the scope.
+    const unscoped = await api.track(userId, 'addAuthenticator')
+    expectError(await addSecond(await approved(unscoped.token)), 403, 'forbidden')
     expect(await authenticators(userId)).toHaveLength(1)
 
     const scoped = await api.track(userId, 'addAuthenticator', { scope: 'add:authenticators' })
-    expectClientOk(await api.client('POST', credentialsUrl(namespace), bearer(scoped.token), { publicKey: second.publicKey }))
+    expectClientOk(await addSecond(await approved(scoped.token)))
     expect(await authenticators(userId)).toHaveLength(2)
+  })
+
+  // Regression: a scoped track token alone added a second device without any existing device's consent.
+  it('needs the addAuthenticator action completed before a second device is enrolled', async () => {
+    const userId = uniqueId('add-second-unapproved')
+    await api.enroll(userId, { namespace })
+    const scoped = await api.track(userId, 'addAuthenticator', { scope: 'add:authenticators' })
+    expect(scoped.state).toBe('CHALLENGE_REQUIRED')
+    const intruder = newDevice()
+    expectError(
+      await api.client('POST', credentialsUrl(namespace), bearer(scoped.token), { publicKey: intruder.publicKey }),
+      409,
+      'invalid_action_state',
+    )
+    expect(await authenticators(userId)).toHaveLength(1)
   })
 
   it('refuses the same key twice with 409 conflict', async () => {
     const userId = uniqueId('add-twice')
     const { device } = await api.enroll(userId, { namespace })
-    const { token } = await api.track(userId, 'addAuthenticator', { scope: 'add:authenticators' })
+    const scoped = await api.track(userId, 'addAuthenticator', { scope: 'add:authenticators' })
+    const { token } = expectClientOk(await api.verify(bearer(scoped.token), await api.challenge(bearer(scoped.token)), device))
     expectError(await api.client('POST', credentialsUrl(namespace), bearer(token), { publicKey: device.publicKey }), 409, 'conflict')
     // Another user cannot claim an enrolled key either.
     const someoneElse = await api.track(uniqueId('add-twice-other'), 'addAuthenticator')
@@ -380,7 +401,7 @@ describe('verify in-app', () => {
   it('counts failures per credential: locking one leaves the user’s other credential usable', async () => {
     const userId = uniqueId('verify-lock-two')
     const { device: locked, credential: lockedCredential } = await api.enroll(userId)
-    const { device: spare, credential: spareCredential } = await api.enroll(userId)
+    const { device: spare, credential: spareCredential } = await api.enroll(userId, { approvedBy: locked })
     const { token } = await api.track(userId)
     const challengeId = await api.challenge(bearer(token))
     for (let i = 0; i < 10; i++) {

@@ -3,12 +3,12 @@ import {
   acceptedTimeBucketMessages,
   scopesOf,
   verificationMethodOf,
+  type ActionState,
   type AddCredentialRequest,
   type CredentialNamespace,
   type CredentialResponse,
   type RemoveCredentialResponse,
 } from '@countersign/protocol'
-import { isTokenUsed } from '../storage/actions-repo.ts'
 import * as repo from '../storage/credentials-repo.ts'
 import { iso, optional } from './actions.ts'
 import { requireToken, type ClientCaller } from './client-auth.ts'
@@ -17,9 +17,14 @@ import { publicKeyFromBody, publicKeyFromQuery, requireDeviceSignature, signatur
 import { ApiError } from './errors.ts'
 import type { TenantContext } from './tenants.ts'
 
+/** States of the token's action in which a device may be enrolled with it. */
+const ENROLLABLE_STATES: ReadonlySet<ActionState> = new Set(['ALLOW', 'CHALLENGE_SUCCEEDED', 'REVIEW_SUCCEEDED'])
+
 /**
  * Enrolls a device key for the token's user. The first authenticator may be added with a
- * default token; another needs the add:authenticators scope.
+ * default token; another needs the add:authenticators scope. Either way the token's action
+ * must allow it: a CHALLENGE_REQUIRED action must first be completed (by a device already
+ * enrolled, through push or QR), so a token alone never adds a second device.
  */
 export async function addCredential(
   deps: Deps,
@@ -30,7 +35,6 @@ export async function addCredential(
   const token = requireToken(caller)
   const { tenant } = caller
   const key = publicKeyFromBody(request.publicKey)
-  if (await isTokenUsed(deps.db, tenant.tenantId, token.jti)) throw new ApiError('invalid_token', 'This token has already been validated')
   const result = await repo.insertCredential(
     deps.db,
     tenant.tenantId,
@@ -45,15 +49,23 @@ export async function addCredential(
       pushToken: request.pushToken ?? null,
       userAuthenticationRequired: request.userAuthenticationRequired ?? false,
     },
-    scopesOf(token).includes('add:authenticators'),
+    { jti: token.jti, idempotencyKey: token.other.idempotencyKey, actionCode: token.other.actionCode },
     now(deps),
+    (facts) => {
+      if (facts.tokenUsed) throw new ApiError('invalid_token', 'This token has already been validated')
+      if (facts.actionState === null) throw new ApiError('invalid_token', 'The token’s action no longer exists')
+      if (facts.existingCredentials > 0 && !scopesOf(token).includes('add:authenticators')) {
+        throw new ApiError('forbidden', 'Adding another authenticator needs a token with the add:authenticators scope')
+      }
+      if (!ENROLLABLE_STATES.has(facts.actionState)) {
+        throw new ApiError('invalid_action_state', `A device cannot be enrolled while the action is ${facts.actionState}`)
+      }
+    },
   )
   switch (result.outcome) {
     case 'inserted':
       deps.log.info({ tenantId: tenant.tenantId, credentialId: result.credential.credentialId, namespace }, 'credential added')
       return credentialResponse(result.credential)
-    case 'scope_required':
-      throw new ApiError('forbidden', 'Adding another authenticator needs a token with the add:authenticators scope')
     case 'duplicate_key':
       throw new ApiError('conflict', 'This public key is already enrolled')
     case 'no_user':

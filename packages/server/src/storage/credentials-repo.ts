@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm'
-import type { CredentialNamespace } from '@countersign/protocol'
+import type { ActionState, CredentialNamespace } from '@countersign/protocol'
 import { queryRows, type Db } from './database.ts'
 
 export interface CredentialRow {
@@ -39,32 +39,42 @@ export interface NewCredential {
 
 export type InsertCredentialResult =
   | { outcome: 'inserted'; credential: CredentialRow }
-  | { outcome: 'scope_required' }
   | { outcome: 'duplicate_key' }
   | { outcome: 'no_user' }
 
+/** What deciding an enrollment needs, read under a lock on the user's row. */
+export interface EnrollmentFacts {
+  existingCredentials: number
+  /** State of the token's action; null when it no longer exists. */
+  actionState: ActionState | null
+  tokenUsed: boolean
+}
+
 /**
- * Adds a credential. Unless `mayAddAnother`, it is refused when the user already has one: a
- * user's first authenticator may be added with a default token, another needs
- * add:authenticators. The user row is locked for the check so two racing enrollments with
- * default tokens cannot both pass it.
+ * Adds a credential if `check` (the domain's decision, which throws to refuse) accepts the
+ * facts. The user's row is locked while they are read and the row inserted, so two racing
+ * enrollments cannot both pass a check on how many credentials exist.
  */
 export async function insertCredential(
   db: Db,
   tenantId: string,
   credential: NewCredential,
-  mayAddAnother: boolean,
+  token: { jti: string; idempotencyKey: string; actionCode: string },
   now: Date,
+  check: (facts: EnrollmentFacts) => void,
 ): Promise<InsertCredentialResult> {
   return db.transaction(async (tx) => {
     const t = tx as unknown as Db
-    const [user] = await queryRows<{ existing: number }>(
+    const [facts] = await queryRows<EnrollmentFacts>(
       t,
-      sql`SELECT (SELECT count(*)::int FROM credentials c WHERE c.tenant_id = u.tenant_id AND c.user_id = u.user_id) AS existing
+      sql`SELECT (SELECT count(*)::int FROM credentials c WHERE c.tenant_id = u.tenant_id AND c.user_id = u.user_id) AS "existingCredentials",
+                 (SELECT a.state FROM actions a WHERE a.tenant_id = u.tenant_id AND a.idempotency_key = ${token.idempotencyKey}
+                     AND a.user_id = u.user_id AND a.action_code = ${token.actionCode}) AS "actionState",
+                 EXISTS (SELECT 1 FROM used_tokens ut WHERE ut.tenant_id = u.tenant_id AND ut.jti = ${token.jti}) AS "tokenUsed"
             FROM users u WHERE u.tenant_id = ${tenantId} AND u.user_id = ${credential.userId} FOR UPDATE`,
     )
-    if (!user) return { outcome: 'no_user' }
-    if (user.existing > 0 && !mayAddAnother) return { outcome: 'scope_required' }
+    if (!facts) return { outcome: 'no_user' }
+    check(facts)
     const rows = await queryRows<CredentialRow>(
       t,
       sql`INSERT INTO credentials AS c (tenant_id, credential_id, user_id, namespace, spki, spki_hash, device_name,

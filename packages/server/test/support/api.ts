@@ -69,10 +69,14 @@ export interface TenantApi {
   server(method: Method, url: string, payload?: object): Promise<Response>
   client(method: Method, url: string, authorization: string | undefined, payload?: object, headers?: Record<string, string>): Promise<Response>
   track(userId: string, action?: string, body?: object): Promise<TrackResponse>
-  /** Enrolls a device for the user with an add:authenticators token (so it works for a second device too). */
+  /**
+   * Enrolls a device for the user with an add:authenticators token. For a second device the
+   * addAuthenticator action is CHALLENGE_REQUIRED: `approvedBy`, a device already enrolled,
+   * completes it first, and the completed action's token enrolls the new device.
+   */
   enroll(
     userId: string,
-    options?: { device?: TestDevice; namespace?: 'in-app' | 'device' },
+    options?: { device?: TestDevice; namespace?: 'in-app' | 'device'; approvedBy?: TestDevice },
   ): Promise<{ device: TestDevice; credential: { userAuthenticatorId: string; userId: string } & Record<string, unknown> }>
   challenge(authorization: string, action?: string): Promise<string>
   verify(authorization: string, challengeId: string, device: TestDevice, signature?: string): Promise<Response>
@@ -98,7 +102,12 @@ export function tenantApi(h: Harness, tenant: CreatedTenant): TenantApi {
     },
     async enroll(userId, options = {}) {
       const device = options.device ?? newDevice()
-      const { token } = await api.track(userId, 'addAuthenticator', { scope: 'add:authenticators' })
+      const tracked = await api.track(userId, 'addAuthenticator', { scope: 'add:authenticators' })
+      let token = tracked.token
+      if (tracked.state === 'CHALLENGE_REQUIRED' && options.approvedBy) {
+        const challengeId = await api.challenge(bearer(token))
+        token = expectClientOk(await api.verify(bearer(token), challengeId, options.approvedBy)).token
+      }
       const added = await api.client('POST', `/v1/client/user-authenticators/${options.namespace ?? 'in-app'}`, bearer(token), {
         publicKey: device.publicKey,
         deviceName: 'Pixel 8',
