@@ -2,7 +2,7 @@
 // mobile SDKs produce them: standard base64 of an X.509 SPKI, standard base64 of a DER
 // ECDSA-SHA256 signature.
 import { z } from 'zod'
-import { ActionCode, CredentialNamespace, IsoDateTime, VerificationMethod } from './common.ts'
+import { ActionCode, CredentialNamespace, IsoDateTime, StoredText, VerificationMethod } from './common.ts'
 
 /** Base64 of an X.509 SubjectPublicKeyInfo (P-256 SPKI is 91 bytes; room for odd encodings). */
 export const PublicKey = z.string().min(1).max(1024).describe('Base64 X.509 SubjectPublicKeyInfo of a P-256 key')
@@ -19,9 +19,9 @@ export type ChallengeResponse = z.infer<typeof ChallengeResponse>
 
 export const AddCredentialRequest = z.object({
   publicKey: PublicKey,
-  deviceName: z.string().max(255).optional(),
-  devicePlatform: z.string().max(32).optional().describe('ios, android, web, …'),
-  pushToken: z.string().max(4096).optional(),
+  deviceName: StoredText.max(255).optional(),
+  devicePlatform: StoredText.max(32).optional().describe('ios, android, web, …'),
+  pushToken: StoredText.max(4096).optional(),
   performAttestation: z
     .object({ provider: z.string().max(64), token: z.string().max(16384), keyId: z.string().max(255).optional() })
     .optional(),

@@ -40,9 +40,23 @@ export const Scope = z.enum([
 ])
 export type Scope = z.infer<typeof Scope>
 
+// A surrogate that is not half of a pair: not Unicode, so JSON can escape it but UTF-8 cannot encode it.
+// No lookbehind: this file also runs in browsers that lack it.
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?:^|[^\ud800-\udbff])[\udc00-\udfff]/
+
+/**
+ * Whether PostgreSQL stores this text as given: `text` and `jsonb` refuse a NUL character, and
+ * a lone surrogate is refused by `jsonb` and silently turned into U+FFFD by `text`.
+ */
+export function isStorableText(text: string): boolean {
+  return !text.includes('\u0000') && !LONE_SURROGATE.test(text)
+}
+
+/** A string the server stores or looks up in the database. Every such request field is one. */
+export const StoredText = z.string().refine(isStorableText, 'must be Unicode text without NUL characters')
+
 /** The tenant's own user identifier: any printable text up to 255 characters. */
-export const UserId = z
-  .string()
+export const UserId = StoredText
   .min(1)
   .max(255)
   .regex(/^[^\p{Cc}]+$/u, 'must be printable text')
@@ -61,8 +75,34 @@ export const IdempotencyKey = z
   .max(255)
   .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces')
 
-/** Flat custom data as the existing SDKs type it; nested values are kept as given. */
-export const CustomData = z.record(z.string().max(128), z.unknown())
+/** How deeply custom data may nest; the JSON encoder and jsonb give out at a few thousand levels. */
+export const MAX_CUSTOM_DEPTH = 32
+
+/**
+ * Whether a JSON value nests at most `maxDepth` levels and all its keys and strings are
+ * storable text. Walks with its own stack: the value may be nested too deeply to recurse.
+ */
+export function isStorableJson(value: unknown, maxDepth: number): boolean {
+  const pending: Array<{ value: unknown; depth: number }> = [{ value, depth: 0 }]
+  while (pending.length > 0) {
+    const { value: next, depth } = pending.pop()!
+    if (typeof next === 'string') {
+      if (!isStorableText(next)) return false
+    } else if (typeof next === 'object' && next !== null) {
+      if (depth >= maxDepth) return false
+      for (const [key, item] of Object.entries(next)) {
+        if (!isStorableText(key)) return false
+        pending.push({ value: item, depth: depth + 1 })
+      }
+    }
+  }
+  return true
+}
+
+/** Flat custom data as the existing SDKs type it; nested values are kept as given, within limits the database can store. */
+export const CustomData = z
+  .record(StoredText.max(128), z.unknown())
+  .refine((data) => isStorableJson(data, MAX_CUSTOM_DEPTH), `must nest at most ${MAX_CUSTOM_DEPTH} levels and hold only Unicode text without NUL characters`)
 
 export const IsoDateTime = z.string().describe('ISO 8601 date-time')
 

@@ -7,13 +7,16 @@ import {
   CustomData,
   IdempotencyKey,
   IsoDateTime,
+  isStorableText,
+  StoredText,
   UserId,
   VerificationMethod,
 } from './common.ts'
 
-const Email = z.string().max(320)
-const PhoneNumber = z.string().max(32)
-const Username = z.string().max(255)
+const Email = StoredText.max(320)
+const PhoneNumber = StoredText.max(32)
+const Username = StoredText.max(255)
+const Locale = StoredText.max(35)
 
 export const UserActionParams = z.object({ userId: UserId, action: ActionCode })
 export const ActionParams = UserActionParams.extend({ idempotencyKey: IdempotencyKey })
@@ -23,11 +26,15 @@ export const AuthenticatorParams = UserParams.extend({ userAuthenticatorId: z.st
 export const TrackRequest = z.object({
   idempotencyKey: IdempotencyKey.optional(),
   // Only http(s): the hosted page redirects the browser here, so javascript: or data: would be an injection.
-  redirectUrl: z.url({ protocol: /^https?$/ }).max(2048).optional(),
+  redirectUrl: z
+    .url({ protocol: /^https?$/ })
+    .max(2048)
+    .refine(isStorableText, 'must be Unicode text without NUL characters')
+    .optional(),
   redirectToSettings: z.boolean().optional(),
-  ipAddress: z.string().max(64).optional(),
-  userAgent: z.string().max(1024).optional(),
-  deviceId: z.string().max(255).optional(),
+  ipAddress: StoredText.max(64).optional(),
+  userAgent: StoredText.max(1024).optional(),
+  deviceId: StoredText.max(255).optional(),
   scope: z
     .string()
     .max(255)
@@ -37,7 +44,7 @@ export const TrackRequest = z.object({
   phoneNumber: PhoneNumber.optional(),
   username: Username.optional(),
   custom: CustomData.optional(),
-  locale: z.string().max(35).optional(),
+  locale: Locale.optional(),
 })
 export type TrackRequest = z.infer<typeof TrackRequest>
 
@@ -76,8 +83,7 @@ export const UpdateActionRequest = z.object({ state: ActionState })
 export type UpdateActionRequest = z.infer<typeof UpdateActionRequest>
 
 export const QueryUserActionsQuery = z.object({
-  codes: z
-    .string()
+  codes: StoredText
     .max(2048)
     .optional()
     .describe('Comma-separated action codes'),
@@ -138,15 +144,19 @@ const UserAttributeFields = {
   phoneNumber: PhoneNumber.optional(),
   phoneNumberVerified: z.boolean().optional(),
   username: Username.optional(),
-  displayName: z.string().max(255).optional(),
+  displayName: StoredText.max(255).optional(),
   custom: CustomData.optional(),
-  locale: z.string().max(35).optional(),
+  locale: Locale.optional(),
 }
 
 export const UpdateUserRequest = z.object(UserAttributeFields)
 export type UpdateUserRequest = z.infer<typeof UpdateUserRequest>
 
-export const UpdateUserResponse = z.object({ userId: z.string(), ...UserAttributeFields })
+// Responses carry custom data as stored: data stored before a request limit was tightened
+// must still be readable.
+const StoredCustomData = z.record(z.string(), z.unknown())
+
+export const UpdateUserResponse = z.object({ userId: z.string(), ...UserAttributeFields, custom: StoredCustomData.optional() })
 export type UpdateUserResponse = z.infer<typeof UpdateUserResponse>
 
 export const UserResponse = z.object({
@@ -158,7 +168,7 @@ export const UserResponse = z.object({
   phoneNumberVerified: z.boolean(),
   username: z.string().optional(),
   displayName: z.string().optional(),
-  custom: CustomData.optional(),
+  custom: StoredCustomData.optional(),
   locale: z.string().optional(),
   enrolledVerificationMethods: z.array(VerificationMethod),
   allowedVerificationMethods: z.array(VerificationMethod),

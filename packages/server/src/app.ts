@@ -5,7 +5,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod'
 import type { Deps } from './domain/deps.ts'
 import { clientApiRoutes } from './http/client-api.ts'
-import { installErrorHandling } from './http/errors.ts'
+import { frameworkErrorHandler, installErrorHandling } from './http/errors.ts'
 import { serverApiRoutes } from './http/server-api.ts'
 import { systemRoutes } from './http/system.ts'
 
@@ -23,6 +23,7 @@ export async function createApp(deps: Deps): Promise<FastifyInstance> {
     requestIdHeader: false,
     routerOptions: { maxParamLength: 512 },
     return503OnClosing: true,
+    frameworkErrors: frameworkErrorHandler,
   })
   // Bodies are JSON only: anything else is 415, not a string handed to a schema that wants an object.
   app.removeContentTypeParser('text/plain')

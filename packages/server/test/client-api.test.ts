@@ -172,6 +172,11 @@ describe('add credential, request shape', () => {
     expectError(await api.client('POST', credentialsUrl('sms'), bearer(token), { publicKey: newDevice().publicKey }), 400, 'invalid_request')
     expectError(await api.client('POST', credentialsUrl('in-app'), bearer(token), { deviceName: 'x' }), 400, 'invalid_request')
   })
+
+  it('refuses a device name with a NUL character, which PostgreSQL cannot store, with 400, not a 500 (the class of bug fuzzing found)', async () => {
+    const { token } = await api.track(uniqueId('add-nul'), 'addAuthenticator')
+    expectError(await api.client('POST', credentialsUrl('in-app'), bearer(token), { publicKey: newDevice().publicKey, deviceName: 'Pixel\u0000' }), 400, 'invalid_request')
+  })
 })
 
 describe.each(NAMESPACES)('get credential ($namespace)', ({ namespace, method }) => {
@@ -572,6 +577,10 @@ describe('CORS on the Client API', () => {
       expect(allowed).toContain('content-type')
       expect(res.headers['access-control-allow-credentials']).toBeUndefined()
     }
+  })
+
+  it('refuses a preflight without Origin or Access-Control-Request-Method with a coded 400, not plain text (found by fuzzing)', async () => {
+    expectError(await h.inject({ method: 'OPTIONS', url: '/v1/client/challenge', headers: { origin: 'https://shop.example' } }), 400, 'invalid_request')
   })
 
   it('sends the allow-origin header on actual Client API answers', async () => {

@@ -145,6 +145,11 @@ describe('track', () => {
     expectError(await api.server('POST', '/v1/users/u1/actions/signIn', { idempotencyKey: 'has space' }), 400, 'invalid_request')
   })
 
+  it('refuses custom data nested too deeply for the JSON encoder with 400, not a 500 (found by fuzzing)', async () => {
+    const deep = `{"custom":{"a":${'['.repeat(20_000)}${']'.repeat(20_000)}}}`
+    expectError(await h.inject({ method: 'POST', url: '/v1/users/deep/actions/signIn', headers: { authorization: basicAuth(api.tenant.secretKey), 'content-type': 'application/json' }, payload: deep }), 400, 'invalid_request')
+  })
+
   it('refuses the user ID ".." (sent raw over a socket, as a non-normalising client would)', async () => {
     const { harness, port } = await listening()
     try {
@@ -377,6 +382,16 @@ describe('users', () => {
     expectError(await api.server('GET', `/v1/users/${uniqueId('nobody')}`), 404, 'not_found')
   })
 
+  it('refuses NUL characters and lone surrogates, which PostgreSQL cannot store, with 400, not a 500 (found by fuzzing)', async () => {
+    const userId = uniqueId('unstorable')
+    for (const body of [{ displayName: 'a\u0000b' }, { custom: { '\udc00': '' } }, { custom: { a: ['\u0000'] } }, { email: '\ud800@example.com' }]) {
+      expectError(await api.server('PATCH', `/v1/users/${userId}`, body), 400, 'invalid_request')
+    }
+    expectError(await api.server('POST', `/v1/users/${userId}/actions/signIn`, { userAgent: 'a\u0000' }), 400, 'invalid_request')
+    expectError(await api.server('GET', `/v1/users/${userId}/actions?codes=a%00b`), 400, 'invalid_request')
+    expectError(await api.server('GET', '/v1/users?email=a%00b'), 400, 'invalid_request')
+  })
+
   it('updates only the attributes given and keeps the others', async () => {
     const userId = uniqueId('patch-user')
     const first = expectOk(
@@ -512,6 +527,10 @@ describe('authenticators', () => {
     })
   })
 
+  it('answers 404 for an authenticator ID of 36 hex digits that is not a UUID, not a 500 from the uuid cast (found by fuzzing)', async () => {
+    expectError(await api.server('DELETE', `/v1/users/${uniqueId('hex-id')}/authenticators/${'0'.repeat(36)}`), 404, 'not_found')
+  })
+
   it('deletes an authenticator: its signatures fail at once', async () => {
     const userId = uniqueId('delete-authenticator')
     const { device, credential } = await api.enroll(userId)
@@ -566,6 +585,10 @@ describe('authentication', () => {
       expect(res.statusCode, label).toBe(401)
       expectError(res, 401, 'unauthorized')
     }
+  })
+
+  it('refuses a secret key whose tenant part is not a UUID with 401, not a 500 from the uuid cast (found by fuzzing)', async () => {
+    expectError(await h.inject({ method: 'GET', url: path, headers: { authorization: basicAuth(api.tenant.secretKey.replace(/^cs_sk_(.{8})-/, (_, head: string) => `cs_sk_${head}0`)) } }), 401, 'unauthorized')
   })
 
   it('refuses a revoked key at once', async () => {
@@ -635,6 +658,14 @@ describe('HTTP conventions', () => {
     })
     expectError(res, 400, 'invalid_request')
     expect(res.body).not.toContain('secret-marker-123')
+  })
+
+  it('answers a path that is not UTF-8 or has a segment over 512 chars with a coded 400 that does not quote the path (found by fuzzing)', async () => {
+    for (const url of ['/v1/users/%F0%9F/authenticators', `/v1/users/${'a'.repeat(600)}/actions/signIn`]) {
+      const res = await api.server('GET', url)
+      expectError(res, 400, 'invalid_request')
+      expect(res.body).not.toContain('/v1/users/')
+    }
   })
 
   it('answers an unknown route with 404 not_found', async () => {

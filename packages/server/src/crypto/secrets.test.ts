@@ -57,6 +57,8 @@ describe('issueApiKey / parseApiKey', () => {
       `${value}.extra`,
       `cs_sk_${TENANT.toUpperCase()}.${keyId}.${secret}`,
       `cs_sk_${TENANT.slice(0, -1)}.${keyId}.${secret}`,
+      // Right length and alphabet, not a UUID: the lookup's uuid cast would fail (found by fuzzing).
+      `cs_sk_${TENANT.replace(/-/g, '0').slice(0, 35)}-.${keyId}.${secret}`,
       `cs_sk_${TENANT}.${keyId.slice(1)}.${secret}`,
       `cs_sk_${TENANT}.${keyId}A.${secret}`,
       `cs_sk_${TENANT}.${keyId}.${secret.slice(0, -1)}+`,

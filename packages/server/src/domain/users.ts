@@ -118,6 +118,7 @@ function userAttributes(user: repo.UserRow) {
   }
 }
 
+/** A UUID in any case (as PostgreSQL reads one); anything else would fail the uuid column's parse. */
 function isUuidLike(value: string): boolean {
-  return /^[0-9a-fA-F-]{36}$/.test(value)
+  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value)
 }

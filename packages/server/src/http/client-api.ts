@@ -19,6 +19,7 @@ import {
 import { authenticateClient, type ClientCaller } from '../domain/client-auth.ts'
 import * as credentials from '../domain/credentials.ts'
 import type { Deps } from '../domain/deps.ts'
+import { ApiError } from '../domain/errors.ts'
 import * as inApp from '../domain/in-app.ts'
 
 const tags = ['Client API']
@@ -41,6 +42,13 @@ const CLIENT_HEADERS = ['authorization', 'content-type', 'x-authsignal-tenant-id
 /** Client API routes; register with the prefix `/v1/client` so CORS stays inside it. */
 export function clientApiRoutes(deps: Deps) {
   return async function routes(app: FastifyInstance): Promise<void> {
+    // A preflight without Origin or Access-Control-Request-Method is refused here, with a
+    // coded body: @fastify/cors's strict mode (off below) would answer it in plain text.
+    app.addHook('onRequest', async (request) => {
+      if (request.method === 'OPTIONS' && (!request.headers.origin || !request.headers['access-control-request-method'])) {
+        throw new ApiError('invalid_request', 'A preflight request needs Origin and Access-Control-Request-Method')
+      }
+    })
     // The Client API is called from tenants' web pages with an Authorization header and no
     // cookies, so any origin may call it. Registered in this plugin only: the Server API
     // sends no CORS headers at all.
@@ -50,6 +58,7 @@ export function clientApiRoutes(deps: Deps) {
       allowedHeaders: CLIENT_HEADERS,
       credentials: false,
       maxAge: 600,
+      strictPreflight: false,
     })
     const api = app.withTypeProvider<ZodTypeProvider>()
     const callerOf = (request: FastifyRequest): Promise<ClientCaller> => {

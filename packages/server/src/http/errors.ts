@@ -12,6 +12,10 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_EMPTY_JSON_BODY: 'invalid_request',
   FST_ERR_CTP_INVALID_JSON_BODY: 'invalid_request',
   FST_ERR_VALIDATION: 'invalid_request',
+  // Refused while routing: a path that is not valid percent-encoded UTF-8, a path parameter
+  // longer than maxParamLength. These reach frameworkErrorHandler, not the error handler.
+  FST_ERR_BAD_URL: 'invalid_request',
+  FST_ERR_MAX_PARAM_LENGTH: 'invalid_request',
 }
 
 export function errorBody(code: ErrorCode, description: string, requestId?: string): ErrorBody {
@@ -51,9 +55,28 @@ export function installErrorHandling(app: FastifyInstance): void {
   })
 }
 
+/**
+ * Fastify's `frameworkErrors` option. Refusals made while routing skip the error handler, and
+ * without this Fastify answers them with its own body (no errorCode, 414 for a long segment)
+ * that quotes the path back.
+ */
+export function frameworkErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  // No route was found, so the app's onSend hook does not run: set what it would have.
+  void reply.header('x-request-id', request.id).header('x-content-type-options', 'nosniff')
+  const mapped = error.code ? FASTIFY_CODES[error.code] : undefined
+  if (mapped) {
+    void reply.status(errorCodes[mapped].status).send(errorBody(mapped, errorCodes[mapped].description))
+    return
+  }
+  request.log.error({ err: error }, 'unhandled framework error')
+  void reply.status(500).send(errorBody('internal_error', errorCodes.internal_error.description, String(request.id)))
+}
+
 function describeIssue(context: string | undefined, issue: { instancePath?: string; message?: string }): string {
   const where = [context === 'querystring' ? 'query' : context, issue.instancePath?.replace(/^\//, '').replace(/\//g, '.')]
     .filter(Boolean)
     .join('.')
+    // The path may name keys the caller chose: reflect a bounded prefix only.
+    .slice(0, 80)
   return `${where || 'request'}: ${(issue.message ?? 'invalid').slice(0, 120)}`
 }
