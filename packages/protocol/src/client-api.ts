@@ -39,7 +39,9 @@ export const CredentialResponse = z.object({
   createdAt: IsoDateTime,
   verifiedAt: IsoDateTime,
   lastVerifiedAt: IsoDateTime.optional(),
-  expiresAt: IsoDateTime.optional(),
+  // A number, unlike the other timestamps: the iOS SDK decodes it as Double (Unix seconds) and
+  // fails the whole response on a string; the Android SDK's credential model holds a Long.
+  expiresAt: z.number().int().optional().describe('Unix seconds'),
   deviceName: z.string().optional(),
   devicePlatform: z.string().optional(),
 })

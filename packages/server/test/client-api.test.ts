@@ -532,11 +532,21 @@ describe('verify in-app', () => {
     expect(await actionState(victim, idempotencyKey)).toBe('CHALLENGE_REQUIRED')
   })
 
-  it('refuses a tenant-ID verify of a challenge without an action with 400 invalid_request', async () => {
+  // The legacy device SDKs verify with only the tenant ID and no action: record a default one.
+  it('records inAppVerification (deviceVerification on /verify/device) for a tenant-ID verify without an action', async () => {
     const userId = uniqueId('verify-no-action')
     const { device } = await api.enroll(userId)
-    const challengeId = await api.challenge(api.tenantBasic)
-    expectError(await api.verify(api.tenantBasic, challengeId, device), 400, 'invalid_request')
+    for (const [path, action, method] of [
+      ['/v1/client/verify/in-app', 'inAppVerification', 'IN_APP'],
+      ['/v1/client/verify/device', 'deviceVerification', 'DEVICE'],
+    ] as const) {
+      const challengeId = await api.challenge(api.tenantBasic)
+      const verified = expectClientOk(
+        await api.client('POST', path, api.tenantBasic, { challengeId, publicKey: device.publicKey, signature: device.sign(challengeId) }),
+      )
+      const validated = expectOk(await api.server('POST', '/v1/validate', { token: verified.token, userId }))
+      expect(validated).toMatchObject({ isValid: true, action, verificationMethod: method })
+    }
   })
 
   it('refuses malformed verify requests and missing credentials', async () => {

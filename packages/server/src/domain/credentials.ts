@@ -115,7 +115,7 @@ export function credentialResponse(row: repo.CredentialRow): CredentialResponse 
     createdAt: iso(row.createdAt),
     verifiedAt: iso(row.verifiedAt),
     ...(row.lastVerifiedAt ? { lastVerifiedAt: iso(row.lastVerifiedAt) } : {}),
-    ...(row.expiresAt ? { expiresAt: iso(row.expiresAt) } : {}),
+    ...(row.expiresAt ? { expiresAt: Math.floor(new Date(row.expiresAt).getTime() / 1000) } : {}),
     ...optional('deviceName', row.deviceName),
     ...optional('devicePlatform', row.devicePlatform),
   }

@@ -10,6 +10,16 @@ import { ApiError } from './errors.ts'
 const IN_APP_NAMESPACES = ['in-app', 'device'] as const
 
 /**
+ * The action recorded when a device verifies with only the tenant ID and names no action (the
+ * legacy device SDKs' verify() does this): the token then says the user proved possession of
+ * an enrolled device, and nothing more.
+ */
+export const DEFAULT_VERIFY_ACTION: Record<'IN_APP' | 'DEVICE', string> = {
+  IN_APP: 'inAppVerification',
+  DEVICE: 'deviceVerification',
+}
+
+/**
  * Issues an in-app challenge. It writes nothing: the ID carries its own expiry and action and
  * is authenticated with the tenant's challenge key; the verify that consumes it records it.
  */
@@ -30,10 +40,16 @@ export function createChallenge(deps: Deps, caller: ClientCaller, action: string
 /**
  * Completes an in-app verification: the device signed the challenge ID with its enrolled
  * key. With a token, the token's action moves to CHALLENGE_SUCCEEDED; with only the tenant
- * ID, a new action of the challenge's code is recorded as succeeded for the key's user.
+ * ID, a new action of the challenge's code (or DEFAULT_VERIFY_ACTION when it names none) is
+ * recorded as succeeded for the key's user.
  * Either way a new token for that action is returned for the backend to validate.
  */
-export async function verifyInApp(deps: Deps, caller: ClientCaller, request: VerifyInAppRequest): Promise<VerifyInAppResponse> {
+export async function verifyInApp(
+  deps: Deps,
+  caller: ClientCaller,
+  request: VerifyInAppRequest,
+  verificationMethod: 'IN_APP' | 'DEVICE' = 'IN_APP',
+): Promise<VerifyInAppResponse> {
   const { tenant, token } = caller
   const challenge = openChallengeId(tenant.challengeKey, tenant.tenantId, request.challengeId)
   if (!challenge) throw new ApiError('invalid_challenge')
@@ -50,7 +66,7 @@ export async function verifyInApp(deps: Deps, caller: ClientCaller, request: Ver
     namespaces: IN_APP_NAMESPACES,
     challengeNonce: challenge.nonce,
     challengeExpiresAt: challenge.expiresAt,
-    verificationMethod: 'IN_APP',
+    verificationMethod,
   }
   const at = now(deps)
   let subject: { userId: string; actionCode: string; idempotencyKey: string; scope: string }
@@ -59,10 +75,8 @@ export async function verifyInApp(deps: Deps, caller: ClientCaller, request: Ver
     subject = { userId: token.sub, actionCode: token.other.actionCode, idempotencyKey: token.other.idempotencyKey, scope: token.scope }
     outcome = await repo.completeTokenVerification(deps.db, tenant.tenantId, { jti: token.jti, ...subject }, input, at)
   } else {
-    if (challenge.action === null) {
-      throw new ApiError('invalid_request', 'Without a token, request the challenge with an action')
-    }
-    subject = { userId: '', actionCode: challenge.action, idempotencyKey: randomUUID(), scope: 'read:authenticators' }
+    const actionCode = challenge.action ?? DEFAULT_VERIFY_ACTION[verificationMethod]
+    subject = { userId: '', actionCode, idempotencyKey: randomUUID(), scope: 'read:authenticators' }
     outcome = await repo.completeDeviceVerification(deps.db, tenant.tenantId, subject, input, at)
     subject.userId = outcome.credentialUserId ?? ''
   }

@@ -82,20 +82,26 @@ export function clientApiRoutes(deps: Deps) {
       async (request) => inApp.createChallenge(deps, await callerOf(request), request.body.action),
     )
 
-    api.post(
-      '/verify/in-app',
-      {
-        schema: {
-          summary: 'Verify an in-app challenge',
-          description: 'The device signed the challenge ID with its enrolled key; returns a token for the backend to validate.',
-          tags,
-          security: bearerOrTenant,
-          body: VerifyInAppRequest,
-          response: { 200: VerifyInAppResponse, ...errors },
+    // The legacy device SDKs (Android DeviceAPI, iOS DeviceAPIClient) send the same call to
+    // /verify/device. An alias, left out of the OpenAPI document: new clients use /verify/in-app.
+    for (const path of ['/verify/in-app', '/verify/device']) {
+      api.post(
+        path,
+        {
+          schema: {
+            summary: 'Verify an in-app challenge',
+            description: 'The device signed the challenge ID with its enrolled key; returns a token for the backend to validate.',
+            tags,
+            security: bearerOrTenant,
+            body: VerifyInAppRequest,
+            response: { 200: VerifyInAppResponse, ...errors },
+            ...(path === '/verify/device' ? { hide: true } : {}),
+          },
         },
-      },
-      async (request) => inApp.verifyInApp(deps, await callerOf(request), request.body),
-    )
+        async (request) =>
+          inApp.verifyInApp(deps, await callerOf(request), request.body, path === '/verify/device' ? 'DEVICE' : 'IN_APP'),
+      )
+    }
 
     api.post(
       '/user-authenticators/:namespace',
