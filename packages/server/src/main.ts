@@ -7,7 +7,7 @@ import { createTenant, TenantDirectory } from './domain/tenants.ts'
 import { createLogger } from './logger.ts'
 import { sweepExpired } from './storage/actions-repo.ts'
 import { openDatabase, type Database } from './storage/database.ts'
-import { countTenants } from './storage/tenants-repo.ts'
+import { countTenants, KEY_REVOKED_CHANNEL } from './storage/tenants-repo.ts'
 
 const SWEEP_INTERVAL_MS = 60_000
 /** Sweeps between refreshes of planner statistics on the embedded database. */
@@ -68,6 +68,9 @@ export async function startServer(config: Config, options: { print?: (text: stri
     )
   }
 
+  // A key revoked by any node (or the CLI) leaves this node's cache at once.
+  const stopListening = await deps.database.listen(KEY_REVOKED_CHANNEL, (payload) => deps.tenants.forgetRevokedKey(payload))
+
   const app = await createApp(deps)
   await app.listen({ port: config.PORT, host: config.HOST })
   const address = app.server.address()
@@ -91,6 +94,7 @@ export async function startServer(config: Config, options: { print?: (text: stri
       closing ??= (async () => {
         clearInterval(sweep)
         await app.close()
+        await stopListening()
         await deps.database.close()
       })()
       return closing

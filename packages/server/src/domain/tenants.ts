@@ -131,13 +131,28 @@ export class TenantDirectory {
     return context
   }
 
-  /** Revokes a key; it is refused on this node at once and on others within the cache time. */
+  /**
+   * Revokes a key. It is refused on this node at once; other nodes hear of it through the
+   * database's notification (see `forgetRevokedKey`) and, should that be lost, stop trusting
+   * their cached copy within the cache time.
+   */
   async revokeKey(tenantId: string, keyId: string, now: Date): Promise<boolean> {
     const revoked = await repo.revokeKey(this.#db, tenantId, keyId, now)
+    this.forgetKey(tenantId, keyId)
+    return revoked
+  }
+
+  /** Drops a cached key, so its next use is checked against the database. */
+  forgetKey(tenantId: string, keyId: string): void {
     for (const [cacheKey, entry] of this.#keys) {
       if (entry.context.tenantId === tenantId && entry.keyId === keyId) this.#keys.delete(cacheKey)
     }
-    return revoked
+  }
+
+  /** Handles a KEY_REVOKED_CHANNEL payload (`<tenantId>.<keyId>`) from any node. */
+  forgetRevokedKey(payload: string): void {
+    const dot = payload.indexOf('.')
+    if (dot > 0) this.forgetKey(payload.slice(0, dot), payload.slice(dot + 1))
   }
 
   /** Forgets cached settings of a tenant (after a settings change on this node). */

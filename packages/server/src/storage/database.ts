@@ -27,6 +27,13 @@ export interface Database {
    * autovacuum keeps them fresh, so there this does nothing.
    */
   refreshStatistics(): Promise<void>
+  /**
+   * Calls `onMessage` with the payload of every NOTIFY on `channel`, from any process on this
+   * database. On PostgreSQL a dedicated connection listens and reconnects after losing the
+   * server; notifications sent while it was away are missed, so a listener must only shorten
+   * what a time limit already bounds (a cache's lifetime, say). Returns the way to stop.
+   */
+  listen(channel: string, onMessage: (payload: string) => void): Promise<() => Promise<void>>
   close(): Promise<void>
 }
 
@@ -53,6 +60,7 @@ export async function openDatabase(options: OpenOptions): Promise<Database> {
 
 function openPostgres(url: string, poolSize: number): Database {
   const pool = new pg.Pool({ connectionString: url, max: poolSize, connectionTimeoutMillis: 5_000 })
+  const listeners: Array<() => Promise<void>> = []
   // An idle client losing its connection (database restart) must not crash the process.
   pool.on('error', () => {})
   const db = drizzlePg(pool, { schema })
@@ -76,7 +84,13 @@ function openPostgres(url: string, poolSize: number): Database {
       await pool.query('SELECT 1')
     },
     async refreshStatistics() {},
+    async listen(channel, onMessage) {
+      const stop = await listenWithReconnect(url, channel, onMessage)
+      listeners.push(stop)
+      return stop
+    },
     async close() {
+      await Promise.all(listeners.map((stop) => stop()))
       await pool.end()
     },
   }
@@ -108,6 +122,10 @@ async function openPglite(dataDir: string | undefined): Promise<Database> {
     async refreshStatistics() {
       await client.query('ANALYZE')
     },
+    async listen(channel, onMessage) {
+      const unlisten = await client.listen(channel, onMessage)
+      return () => unlisten()
+    },
     async close() {
       try {
         await client.close()
@@ -115,6 +133,59 @@ async function openPglite(dataDir: string | undefined): Promise<Database> {
         lock?.release()
       }
     },
+  }
+}
+
+const RECONNECT_DELAYS_MS = [250, 1_000, 2_000, 5_000, 10_000]
+
+/** LISTEN on a connection of its own, connecting again (with back-off) whenever it is lost. */
+async function listenWithReconnect(url: string, channel: string, onMessage: (payload: string) => void): Promise<() => Promise<void>> {
+  let stopped = false
+  let client: pg.Client | undefined
+  let attempt = 0
+  let retry: NodeJS.Timeout | undefined
+
+  const reconnectLater = () => {
+    if (stopped || retry) return
+    const delay = RECONNECT_DELAYS_MS[Math.min(attempt++, RECONNECT_DELAYS_MS.length - 1)]
+    retry = setTimeout(() => {
+      retry = undefined
+      connect().catch(reconnectLater)
+    }, delay)
+    retry.unref()
+  }
+
+  const connect = async (): Promise<void> => {
+    const next = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000 })
+    const lost = () => {
+      if (client === next) client = undefined
+      next.removeAllListeners()
+      next.on('error', () => {}) // a late socket error must not crash the process
+      void next.end().catch(() => {})
+      reconnectLater()
+    }
+    next.on('notification', (message) => {
+      if (message.channel === channel && message.payload !== undefined) onMessage(message.payload)
+    })
+    next.on('error', lost)
+    next.on('end', lost)
+    await next.connect()
+    await next.query(`LISTEN ${pg.escapeIdentifier(channel)}`)
+    client = next
+    attempt = 0
+  }
+
+  await connect()
+  return async () => {
+    stopped = true
+    if (retry) clearTimeout(retry)
+    const current = client
+    client = undefined
+    if (current) {
+      current.removeAllListeners()
+      current.on('error', () => {})
+      await current.end().catch(() => {})
+    }
   }
 }
 

@@ -1,4 +1,4 @@
-import { and, asc, eq, sql } from 'drizzle-orm'
+import { asc, eq, sql } from 'drizzle-orm'
 import { queryRows, type Db } from './database.ts'
 import { apiKeys, tenants } from './schema.ts'
 
@@ -118,12 +118,23 @@ export async function listKeys(db: Db, tenantId: string): Promise<ApiKeyRow[]> {
     .orderBy(asc(apiKeys.createdAt))
 }
 
-/** Revokes a key; false when the tenant has no such key or it was already revoked. */
+/** Channel on which a revoked key is announced to every node, as `<tenantId>.<keyId>`. */
+export const KEY_REVOKED_CHANNEL = 'countersign_key_revoked'
+
+/**
+ * Revokes a key and announces it to every node listening on KEY_REVOKED_CHANNEL, in one
+ * statement (the notification is sent when it commits). False when the tenant has no such
+ * key or it was already revoked.
+ */
 export async function revokeKey(db: Db, tenantId: string, keyId: string, now: Date): Promise<boolean> {
-  const rows = await db
-    .update(apiKeys)
-    .set({ revokedAt: now })
-    .where(and(eq(apiKeys.tenantId, tenantId), eq(apiKeys.keyId, keyId), sql`${apiKeys.revokedAt} IS NULL`))
-    .returning({ keyId: apiKeys.keyId })
+  const rows = await queryRows<{ keyId: string }>(
+    db,
+    sql`WITH revoked AS (
+          UPDATE api_keys SET revoked_at = ${now}
+           WHERE tenant_id = ${tenantId} AND key_id = ${keyId} AND revoked_at IS NULL
+          RETURNING key_id
+        )
+        SELECT key_id AS "keyId", pg_notify(${KEY_REVOKED_CHANNEL}, ${tenantId} || '.' || key_id) FROM revoked`,
+  )
   return rows.length > 0
 }
