@@ -27,9 +27,30 @@ export function createLogger(level: string, destination?: pino.DestinationStream
           remoteAddress: req.ip ?? req.socket?.remoteAddress,
         }),
         res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
-        err: pino.stdSerializers.err,
+        err: serializeError,
       },
     },
     destination,
   )
+}
+
+/**
+ * pino's error serializer, minus the values a failed query carries: Drizzle copies the bound
+ * parameters into the error (and its message and stack), and PostgreSQL's `detail` quotes
+ * row values. They can hold key hashes, public keys and user data; the query text stays.
+ */
+function serializeError(error: Error): Record<string, unknown> {
+  const failedQuery = error as Error & { query?: unknown; params?: unknown; cause?: unknown }
+  if (typeof failedQuery.query === 'string' && 'params' in failedQuery) {
+    return {
+      type: error.name,
+      message: 'Failed query',
+      query: failedQuery.query,
+      ...(failedQuery.cause instanceof Error ? { cause: serializeError(failedQuery.cause) } : {}),
+    }
+  }
+  const serialized = pino.stdSerializers.err(error) as unknown as Record<string, unknown>
+  delete serialized.params
+  delete serialized.detail
+  return serialized
 }

@@ -2,6 +2,10 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod'
 import { errorCodes, type ErrorBody, type ErrorCode } from '@countersign/protocol'
 import { ApiError } from '../domain/errors.ts'
+import { isDatabaseUnavailable } from '../storage/database.ts'
+
+/** How long a client should wait before retrying while the database is unreachable. */
+const RETRY_AFTER_SECONDS = 5
 
 // Fastify's own refusals, mapped to our codes. Everything else unexpected is a 500 whose
 // cause is logged and never sent.
@@ -42,6 +46,13 @@ export function installErrorHandling(app: FastifyInstance): void {
     if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
       request.log.info({ code: error.code }, 'client error')
       return reply.status(error.statusCode).send(errorBody('invalid_request', errorCodes.invalid_request.description))
+    }
+    if (isDatabaseUnavailable(error)) {
+      request.log.warn({ err: error }, 'database unavailable')
+      return reply
+        .status(503)
+        .header('retry-after', String(RETRY_AFTER_SECONDS))
+        .send(errorBody('service_unavailable', errorCodes.service_unavailable.description, String(request.id)))
     }
     request.log.error({ err: error }, 'unhandled error')
     return reply

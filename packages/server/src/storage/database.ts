@@ -189,6 +189,42 @@ async function listenWithReconnect(url: string, channel: string, onMessage: (pay
   }
 }
 
+// Driver and server errors that mean "the database cannot be reached now", not "this request
+// is wrong": network errors, PostgreSQL connection exceptions (class 08), shutdown and
+// too-many-connections, and the pool giving up on a connection.
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EPIPE',
+  '57P01',
+  '57P02',
+  '57P03',
+  '53300',
+  '08000',
+  '08001',
+  '08003',
+  '08004',
+  '08006',
+])
+const UNAVAILABLE_MESSAGES = /Connection terminated|timeout exceeded when trying to connect|connection error|Client was closed/i
+
+/** Whether `error` (or what caused it) says the database is unreachable, so retrying later may work. */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  for (let current = error, depth = 0; current && depth < 5; depth++) {
+    const { code, message, cause, errors } = current as { code?: unknown; message?: unknown; cause?: unknown; errors?: unknown }
+    if (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) return true
+    if (typeof message === 'string' && UNAVAILABLE_MESSAGES.test(message)) return true
+    // Node reports a refused dual-stack connect as an AggregateError of the attempts.
+    if (Array.isArray(errors) && errors.some((inner) => isDatabaseUnavailable(inner))) return true
+    current = cause
+  }
+  return false
+}
+
 /** Runs a raw statement and returns its rows; the same shape on both drivers. */
 export async function queryRows<T>(db: Db, query: SQL): Promise<T[]> {
   const result = (await db.execute(query)) as unknown as { rows: T[] }
