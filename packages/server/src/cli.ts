@@ -42,7 +42,7 @@ tenants
   .option('--json', 'print JSON')
   .action((options: { name: string; json?: boolean }) =>
     withDeps(async (deps, config) => {
-      const tenant = await createTenant(deps.db, options.name)
+      const tenant = await createTenant(deps.db, options.name, {}, config.COUNTERSIGN_ENCRYPTION_KEY)
       const apiUrl = `${config.COUNTERSIGN_PUBLIC_URL}/v1`
       if (options.json) {
         print({ tenantId: tenant.tenantId, secretKey: tenant.secretKey, managementKey: tenant.managementKey, apiUrl })

@@ -29,6 +29,17 @@ const ConfigSchema = z.object({
     .enum(['true', 'false'])
     .default('true')
     .transform((v) => v === 'true'),
+  /**
+   * 32 random bytes, base64, that encrypt each tenant's token and challenge secret at rest
+   * (AES-256-GCM). Unset: those secrets are stored as plain bytes. Existing plain secrets are
+   * encrypted at the next start. Generate one with `openssl rand -base64 32`; losing it makes
+   * every tenant's tokens unverifiable.
+   */
+  COUNTERSIGN_ENCRYPTION_KEY: z
+    .string()
+    .transform((value) => Buffer.from(value, 'base64'))
+    .refine((key) => key.length === 32, 'must be 32 bytes, base64-encoded (openssl rand -base64 32)')
+    .optional(),
   /** Shut down gracefully within this many ms after SIGTERM/SIGINT. */
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
 })

@@ -3,7 +3,7 @@ import type { Logger } from 'pino'
 import { createApp } from './app.ts'
 import type { Config } from './config.ts'
 import type { Deps } from './domain/deps.ts'
-import { createTenant, TenantDirectory } from './domain/tenants.ts'
+import { createTenant, prepareTenantSecrets, TenantDirectory } from './domain/tenants.ts'
 import { createLogger } from './logger.ts'
 import { sweepExpired } from './storage/actions-repo.ts'
 import { openDatabase, type Database } from './storage/database.ts'
@@ -30,6 +30,8 @@ export async function openDeps(config: Config, log: Logger, clock: () => number 
   try {
     await database.migrate()
     await database.refreshStatistics()
+    const sealed = await prepareTenantSecrets(database.db, config.COUNTERSIGN_ENCRYPTION_KEY)
+    if (sealed > 0) log.info({ tenants: sealed }, 'encrypted tenant secrets stored before an encryption key was set')
   } catch (error) {
     await database.close()
     throw error
@@ -38,7 +40,11 @@ export async function openDeps(config: Config, log: Logger, clock: () => number 
 }
 
 export function depsFor(config: Config, database: Database, log: Logger, clock: () => number = Date.now): Deps {
-  const tenants = new TenantDirectory(database.db, { issuer: config.COUNTERSIGN_PUBLIC_URL, keyCacheMs: config.KEY_CACHE_MS })
+  const tenants = new TenantDirectory(database.db, {
+    issuer: config.COUNTERSIGN_PUBLIC_URL,
+    keyCacheMs: config.KEY_CACHE_MS,
+    encryptionKey: config.COUNTERSIGN_ENCRYPTION_KEY,
+  })
   return { config, database, db: database.db, tenants, clock, log }
 }
 
@@ -49,10 +55,13 @@ export function depsFor(config: Config, database: Database, log: Logger, clock: 
 export async function startServer(config: Config, options: { print?: (text: string) => void } = {}): Promise<RunningServer> {
   const log = createLogger(config.LOG_LEVEL)
   const deps = await openDeps(config, log)
+  if (!config.COUNTERSIGN_ENCRYPTION_KEY && deps.database.kind === 'postgres') {
+    log.warn('COUNTERSIGN_ENCRYPTION_KEY is not set: tenant token secrets are stored unencrypted')
+  }
   const print = options.print ?? ((text: string) => process.stdout.write(`${text}\n`))
 
   if (config.COUNTERSIGN_DEV_TENANT && (await countTenants(deps.db)) === 0) {
-    const tenant = await createTenant(deps.db, 'Development')
+    const tenant = await createTenant(deps.db, 'Development', {}, config.COUNTERSIGN_ENCRYPTION_KEY)
     // Printed once, to the terminal and not to the log: this database has no tenant yet, so
     // this is its first start. The secret is stored only as a hash and never shown again.
     print(

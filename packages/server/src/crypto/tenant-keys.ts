@@ -1,4 +1,5 @@
 import { hkdfSync, randomBytes } from 'node:crypto'
+import { open, seal } from './secret-box.ts'
 
 /**
  * Keys a tenant's tokens and challenges are authenticated with, derived from one 256-bit
@@ -18,4 +19,30 @@ export function generateTenantSecret(): Buffer {
 export function deriveTenantKeys(secret: Uint8Array): TenantKeys {
   const derive = (purpose: string) => Buffer.from(hkdfSync('sha256', secret, new Uint8Array(0), purpose, 32))
   return { tokenKey: derive('countersign token v1'), challengeKey: derive('countersign in-app challenge v1') }
+}
+
+const SECRET_BYTES = 32
+
+/** How a tenant secret is stored: sealed under the encryption key when there is one. */
+export function protectTenantSecret(secret: Uint8Array, tenantId: string, encryptionKey: Uint8Array | undefined): Buffer {
+  return encryptionKey ? seal(encryptionKey, secret, tenantId) : Buffer.from(secret)
+}
+
+/** Whether a stored tenant secret is still plain bytes (stored before an encryption key was set). */
+export function isPlainTenantSecret(stored: Uint8Array): boolean {
+  return stored.length === SECRET_BYTES
+}
+
+export class MissingEncryptionKeyError extends Error {
+  override name = 'MissingEncryptionKeyError'
+  constructor() {
+    super('Tenant secrets in this database are encrypted, but COUNTERSIGN_ENCRYPTION_KEY is not set. Start with the key they were encrypted under.')
+  }
+}
+
+/** The tenant secret from its stored form. */
+export function revealTenantSecret(stored: Uint8Array, tenantId: string, encryptionKey: Uint8Array | undefined): Buffer {
+  if (isPlainTenantSecret(stored)) return Buffer.from(stored)
+  if (!encryptionKey) throw new MissingEncryptionKeyError()
+  return open(encryptionKey, stored, tenantId)
 }

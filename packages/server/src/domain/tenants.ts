@@ -1,7 +1,13 @@
 import { randomUUID } from 'node:crypto'
 import { z } from 'zod'
 import { issueApiKey, parseApiKey, hashesEqual, type ApiKeyType } from '../crypto/secrets.ts'
-import { deriveTenantKeys, generateTenantSecret } from '../crypto/tenant-keys.ts'
+import {
+  deriveTenantKeys,
+  generateTenantSecret,
+  MissingEncryptionKeyError,
+  protectTenantSecret,
+  revealTenantSecret,
+} from '../crypto/tenant-keys.ts'
 import { createTokenCodec, type TokenCodec } from '../crypto/tokens.ts'
 import type { Db } from '../storage/database.ts'
 import * as repo from '../storage/tenants-repo.ts'
@@ -40,14 +46,27 @@ export interface CreatedTenant {
   managementKeyId: string
 }
 
-/** Creates a tenant with one secret key and one management key; the keys are returned once. */
-export async function createTenant(db: Db, name: string, settings: Partial<TenantSettings> = {}): Promise<CreatedTenant> {
+/**
+ * Creates a tenant with one secret key and one management key; the keys are returned once.
+ * The tenant's token secret is sealed under `encryptionKey` when one is configured.
+ */
+export async function createTenant(
+  db: Db,
+  name: string,
+  settings: Partial<TenantSettings> = {},
+  encryptionKey?: Uint8Array,
+): Promise<CreatedTenant> {
   const tenantId = randomUUID()
   const secret = issueApiKey(tenantId, 'secret')
   const management = issueApiKey(tenantId, 'management')
   await repo.insertTenant(
     db,
-    { tenantId, name, keySecret: generateTenantSecret(), settings: TenantSettings.partial().parse(settings) },
+    {
+      tenantId,
+      name,
+      keySecret: protectTenantSecret(generateTenantSecret(), tenantId, encryptionKey),
+      settings: TenantSettings.partial().parse(settings),
+    },
     [
       { keyId: secret.keyId, type: 'secret', secretHash: secret.hash, name: 'default' },
       { keyId: management.keyId, type: 'management', secretHash: management.hash, name: 'default' },
@@ -87,14 +106,16 @@ export class TenantDirectory {
   readonly #db: Db
   readonly #issuer: string
   readonly #keyCacheMs: number
+  readonly #encryptionKey: Uint8Array | undefined
   readonly #codecs = new Map<string, { tokens: TokenCodec; challengeKey: Buffer }>()
   readonly #contexts = new Map<string, { context: TenantContext; until: number }>()
   readonly #keys = new Map<string, { context: TenantContext; type: ApiKeyType; keyId: string; until: number }>()
 
-  constructor(db: Db, options: { issuer: string; keyCacheMs: number }) {
+  constructor(db: Db, options: { issuer: string; keyCacheMs: number; encryptionKey?: Uint8Array | undefined }) {
     this.#db = db
     this.#issuer = options.issuer
     this.#keyCacheMs = options.keyCacheMs
+    this.#encryptionKey = options.encryptionKey
   }
 
   /** The tenant, or null when there is none with this ID. */
@@ -164,7 +185,7 @@ export class TenantDirectory {
   #contextOf(row: { tenantId: string; name: string; keySecret: Uint8Array; settings: unknown }): TenantContext {
     let codec = this.#codecs.get(row.tenantId)
     if (!codec) {
-      const keys = deriveTenantKeys(row.keySecret)
+      const keys = deriveTenantKeys(revealTenantSecret(row.keySecret, row.tenantId, this.#encryptionKey))
       codec = { tokens: createTokenCodec(row.tenantId, keys.tokenKey, this.#issuer), challengeKey: keys.challengeKey }
       remember(this.#codecs, row.tenantId, codec)
     }
@@ -187,4 +208,36 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 
 export function isUuid(value: string): boolean {
   return UUID.test(value)
+}
+
+/**
+ * Checks, before serving, that the configured encryption key fits this database's tenant
+ * secrets (none configured while some are sealed, or the wrong key, stops the start with a
+ * clear message), then seals every secret still stored as plain bytes. Returns how many it
+ * sealed. Safe on several nodes at once: each row is replaced only if unchanged.
+ */
+export async function prepareTenantSecrets(db: Db, encryptionKey: Uint8Array | undefined): Promise<number> {
+  const sample = await repo.findSealedTenantSecret(db)
+  if (sample) {
+    if (!encryptionKey) throw new MissingEncryptionKeyError()
+    try {
+      revealTenantSecret(sample.keySecret, sample.tenantId, encryptionKey)
+    } catch {
+      throw new WrongEncryptionKeyError()
+    }
+  }
+  if (!encryptionKey) return 0
+  let sealed = 0
+  for (const row of await repo.findPlainTenantSecrets(db)) {
+    const stored = protectTenantSecret(row.keySecret, row.tenantId, encryptionKey)
+    if (await repo.replaceTenantSecret(db, row.tenantId, row.keySecret, stored)) sealed++
+  }
+  return sealed
+}
+
+export class WrongEncryptionKeyError extends Error {
+  override name = 'WrongEncryptionKeyError'
+  constructor() {
+    super('COUNTERSIGN_ENCRYPTION_KEY does not open the tenant secrets in this database. Start with the key they were encrypted under.')
+  }
 }

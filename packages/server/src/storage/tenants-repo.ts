@@ -59,6 +59,30 @@ export async function countTenants(db: Db): Promise<number> {
   return row?.n ?? 0
 }
 
+/** Tenants whose token secret is stored as plain bytes (32 of them). */
+export async function findPlainTenantSecrets(db: Db): Promise<Array<{ tenantId: string; keySecret: Uint8Array }>> {
+  return queryRows(db, sql`SELECT tenant_id AS "tenantId", key_secret AS "keySecret" FROM tenants WHERE length(key_secret) = 32`)
+}
+
+/** One tenant whose token secret is stored sealed, if any: to check the configured key opens it. */
+export async function findSealedTenantSecret(db: Db): Promise<{ tenantId: string; keySecret: Uint8Array } | null> {
+  const [row] = await queryRows<{ tenantId: string; keySecret: Uint8Array }>(
+    db,
+    sql`SELECT tenant_id AS "tenantId", key_secret AS "keySecret" FROM tenants WHERE length(key_secret) <> 32 LIMIT 1`,
+  )
+  return row ?? null
+}
+
+/** Replaces a tenant's stored secret, only if it is still `expected` (another node may have done it). */
+export async function replaceTenantSecret(db: Db, tenantId: string, expected: Uint8Array, stored: Uint8Array): Promise<boolean> {
+  const rows = await queryRows<{ tenantId: string }>(
+    db,
+    sql`UPDATE tenants SET key_secret = ${Buffer.from(stored)}
+         WHERE tenant_id = ${tenantId} AND key_secret = ${Buffer.from(expected)} RETURNING tenant_id AS "tenantId"`,
+  )
+  return rows.length > 0
+}
+
 export async function updateTenantSettings(db: Db, tenantId: string, settings: unknown): Promise<boolean> {
   const rows = await db
     .update(tenants)

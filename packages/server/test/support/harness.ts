@@ -77,7 +77,7 @@ export async function createHarness(env: Record<string, string> = {}, options: {
     deps,
     clock,
     database,
-    newTenant: (settings) => createTenant(database.db, 'Test tenant', settings),
+    newTenant: (settings) => createTenant(database.db, 'Test tenant', settings, config.COUNTERSIGN_ENCRYPTION_KEY),
     inject: (options) => app.inject(options),
     close: () => app.close(),
   }

@@ -1,0 +1,105 @@
+// Tenant token secrets at rest: sealed under COUNTERSIGN_ENCRYPTION_KEY, opened only with it,
+// and plain secrets from before the key was set are sealed at start without breaking tokens.
+import { randomBytes } from 'node:crypto'
+import { sql } from 'drizzle-orm'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { MissingEncryptionKeyError } from '../src/crypto/tenant-keys.ts'
+import { createTenant, prepareTenantSecrets, TenantDirectory, WrongEncryptionKeyError } from '../src/domain/tenants.ts'
+import { openDatabase, queryRows, type Database, type Db } from '../src/storage/database.ts'
+import { basicAuth, createHarness, newDevice, type Harness } from './support/harness.ts'
+
+const encryptionKey = randomBytes(32)
+
+async function storedSecret(db: Db, tenantId: string): Promise<Buffer> {
+  const [row] = await queryRows<{ keySecret: Uint8Array }>(db, sql`SELECT key_secret AS "keySecret" FROM tenants WHERE tenant_id = ${tenantId}`)
+  return Buffer.from(row!.keySecret)
+}
+
+const directory = (db: Db, key?: Uint8Array) => new TenantDirectory(db, { issuer: 'http://countersign.test', keyCacheMs: 0, encryptionKey: key })
+
+describe('with COUNTERSIGN_ENCRYPTION_KEY set', () => {
+  let h: Harness
+  const created: string[] = []
+  beforeAll(async () => {
+    h = await createHarness({ COUNTERSIGN_ENCRYPTION_KEY: encryptionKey.toString('base64') })
+  })
+  afterAll(async () => {
+    // Sealed tenants must not outlive this file: other files open this database without the key.
+    for (const tenantId of created) await h.database.db.execute(sql`DELETE FROM tenants WHERE tenant_id = ${tenantId}`)
+    await h.close()
+  })
+
+  it('stores the tenant secret sealed, and whole flows work', async () => {
+    const tenant = await h.newTenant()
+    created.push(tenant.tenantId)
+    expect(await storedSecret(h.database.db, tenant.tenantId)).toHaveLength(61)
+
+    const server = (url: string, payload: object) => h.inject({ method: 'POST', url, headers: { authorization: basicAuth(tenant.secretKey) }, payload })
+    const enrollment = (await server('/v1/users/sealed/actions/addAuthenticator', {})).json()
+    const device = newDevice()
+    const added = await h.inject({
+      method: 'POST',
+      url: '/v1/client/user-authenticators/in-app',
+      headers: { authorization: `Bearer ${enrollment.token}` },
+      payload: { publicKey: device.publicKey },
+    })
+    expect(added.statusCode).toBe(200)
+    const payment = (await server('/v1/users/sealed/actions/authorizePayment', {})).json()
+    const { challengeId } = (
+      await h.inject({ method: 'POST', url: '/v1/client/challenge', headers: { authorization: `Bearer ${payment.token}` }, payload: {} })
+    ).json()
+    const verified = await h.inject({
+      method: 'POST',
+      url: '/v1/client/verify/in-app',
+      headers: { authorization: `Bearer ${payment.token}` },
+      payload: { challengeId, publicKey: device.publicKey, signature: device.sign(challengeId) },
+    })
+    expect((await server('/v1/validate', { token: verified.json().token })).json()).toMatchObject({ isValid: true })
+  })
+
+  it('cannot use a sealed tenant without the key', async () => {
+    const tenant = await createTenant(h.database.db, 'Sealed', {}, encryptionKey)
+    created.push(tenant.tenantId)
+    await expect(directory(h.database.db).find(tenant.tenantId, Date.now())).rejects.toBeInstanceOf(MissingEncryptionKeyError)
+    await expect(directory(h.database.db, randomBytes(32)).find(tenant.tenantId, Date.now())).rejects.toThrow()
+    await expect(directory(h.database.db, encryptionKey).find(tenant.tenantId, Date.now())).resolves.toMatchObject({
+      tenantId: tenant.tenantId,
+    })
+  })
+})
+
+// On a database of its own: preparing seals every tenant of the database it is given.
+describe('preparing tenant secrets at start', () => {
+  let own: Database
+  beforeAll(async () => {
+    own = await openDatabase({})
+    await own.migrate()
+  })
+  afterAll(() => own.close())
+
+  it('seals secrets stored plain before the key was set; tokens issued before still verify', async () => {
+    const plain = await createTenant(own.db, 'Plain')
+    const before = await directory(own.db).find(plain.tenantId, Date.now())
+    const { token } = before!.tokens.sign(
+      { userId: 'u', actionCode: 'signIn', idempotencyKey: 'k', scope: 'read:authenticators' },
+      Date.now(),
+      600,
+    )
+    const plainStored = await storedSecret(own.db, plain.tenantId)
+    expect(plainStored).toHaveLength(32)
+
+    expect(await prepareTenantSecrets(own.db, encryptionKey)).toBe(1)
+    expect(await prepareTenantSecrets(own.db, encryptionKey)).toBe(0)
+    const sealed = await storedSecret(own.db, plain.tenantId)
+    expect(sealed).toHaveLength(61)
+    expect(sealed.includes(plainStored)).toBe(false)
+
+    const after = await directory(own.db, encryptionKey).find(plain.tenantId, Date.now())
+    expect(after!.tokens.verify(token, Date.now())).toMatchObject({ ok: true })
+  })
+
+  it('stops the start without the key, or with another one, once secrets are sealed', async () => {
+    await expect(prepareTenantSecrets(own.db, undefined)).rejects.toBeInstanceOf(MissingEncryptionKeyError)
+    await expect(prepareTenantSecrets(own.db, randomBytes(32))).rejects.toBeInstanceOf(WrongEncryptionKeyError)
+  })
+})
