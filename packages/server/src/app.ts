@@ -23,6 +23,7 @@ export async function createApp(deps: Deps): Promise<FastifyInstance> {
     requestIdHeader: false,
     routerOptions: { maxParamLength: 512 },
     return503OnClosing: true,
+    trustProxy: deps.config.TRUST_PROXY,
     frameworkErrors: frameworkErrorHandler,
   })
   // Bodies are JSON only: anything else is 415, not a string handed to a schema that wants an object.

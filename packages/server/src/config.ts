@@ -40,6 +40,20 @@ const ConfigSchema = z.object({
     .transform((value) => Buffer.from(value, 'base64'))
     .refine((key) => key.length === 32, 'must be 32 bytes, base64-encoded (openssl rand -base64 32)')
     .optional(),
+  /** Failed API-key attempts one client IP may make per API_KEY_FAILURE_WINDOW_SECONDS before it is refused (429) until the window ends. */
+  API_KEY_FAILURES_PER_WINDOW: z.coerce.number().int().min(1).max(10_000).default(20),
+  API_KEY_FAILURE_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
+  /**
+   * Which proxies to trust for the client IP (X-Forwarded-For): `false` (default, direct
+   * connections), `true` (any), or a comma-separated list of proxy addresses/CIDRs. Set it
+   * behind a load balancer, or every client shares the balancer's address.
+   */
+  TRUST_PROXY: z
+    .string()
+    .default('false')
+    .transform((value): boolean | string[] =>
+      value === 'true' ? true : value === 'false' ? false : value.split(',').map((part) => part.trim()).filter(Boolean),
+    ),
   /** Shut down gracefully within this many ms after SIGTERM/SIGINT. */
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
 })

@@ -4,6 +4,7 @@ import { createApp } from './app.ts'
 import type { Config } from './config.ts'
 import type { Deps } from './domain/deps.ts'
 import { createTenant, prepareTenantSecrets, TenantDirectory } from './domain/tenants.ts'
+import { FailureThrottle } from './domain/throttle.ts'
 import { createLogger } from './logger.ts'
 import { sweepExpired } from './storage/actions-repo.ts'
 import { openDatabase, type Database } from './storage/database.ts'
@@ -45,7 +46,12 @@ export function depsFor(config: Config, database: Database, log: Logger, clock: 
     keyCacheMs: config.KEY_CACHE_MS,
     encryptionKey: config.COUNTERSIGN_ENCRYPTION_KEY,
   })
-  return { config, database, db: database.db, tenants, clock, log }
+  const apiKeyFailures = new FailureThrottle({
+    name: 'api-key-failures',
+    failures: config.API_KEY_FAILURES_PER_WINDOW,
+    windowSeconds: config.API_KEY_FAILURE_WINDOW_SECONDS,
+  })
+  return { config, database, db: database.db, tenants, apiKeyFailures, clock, log }
 }
 
 /**

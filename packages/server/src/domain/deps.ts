@@ -2,6 +2,7 @@ import type { Logger } from 'pino'
 import type { Config } from '../config.ts'
 import type { Database, Db } from '../storage/database.ts'
 import type { TenantDirectory } from './tenants.ts'
+import type { FailureThrottle } from './throttle.ts'
 
 /** What domain functions need, injected so tests control the clock and the database. */
 export interface Deps {
@@ -9,6 +10,8 @@ export interface Deps {
   database: Database
   db: Db
   tenants: TenantDirectory
+  /** Failed API-key attempts per client IP. */
+  apiKeyFailures: FailureThrottle
   /** Milliseconds since the epoch; tests inject a fixed or stepping clock. */
   clock: () => number
   log: Logger

@@ -9,13 +9,20 @@ import type { TenantContext } from '../domain/tenants.ts'
  * server SDKs send it.
  */
 export async function authenticateApiKey(deps: Deps, request: FastifyRequest, type: ApiKeyType): Promise<TenantContext> {
+  // A client that keeps presenting wrong keys is refused before its next guess is checked.
+  await deps.apiKeyFailures.refuseIfBlocked(request.ip)
   const key = basicUsername(request.headers.authorization)
   if (!key) {
     throw new ApiError('unauthorized', 'Send the secret key as the HTTP Basic username', undefined, {
       'www-authenticate': 'Basic realm="countersign"',
     })
   }
-  return deps.tenants.authenticate(key, type, deps.clock())
+  try {
+    return await deps.tenants.authenticate(key, type, deps.clock())
+  } catch (error) {
+    if (error instanceof ApiError && error.code === 'unauthorized') await deps.apiKeyFailures.recordFailure(request.ip)
+    throw error
+  }
 }
 
 function basicUsername(header: string | undefined): string | null {

@@ -60,7 +60,14 @@ export async function createHarness(env: Record<string, string> = {}, options: {
   const database = await testDatabase()
   const clock = testClock()
   const level = options.logLines ? 'trace' : 'silent'
-  const config = loadConfig({ LOG_LEVEL: level, COUNTERSIGN_PUBLIC_URL: 'http://countersign.test', KEY_CACHE_MS: '0', ...env })
+  const config = loadConfig({
+    LOG_LEVEL: level,
+    COUNTERSIGN_PUBLIC_URL: 'http://countersign.test',
+    KEY_CACHE_MS: '0',
+    // Suites that try wrong keys on purpose must not throttle each other; throttle.test.ts sets its own.
+    API_KEY_FAILURES_PER_WINDOW: '10000',
+    ...env,
+  })
   const sink = options.logLines
     ? new Writable({
         write(chunk: Buffer, _encoding, done) {
