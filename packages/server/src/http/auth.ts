@@ -1,28 +1,15 @@
 import type { FastifyRequest } from 'fastify'
 import type { ApiKeyType } from '../crypto/secrets.ts'
+import { authenticateApiKey } from '../domain/api-key-auth.ts'
 import type { Deps } from '../domain/deps.ts'
-import { ApiError } from '../domain/errors.ts'
 import type { TenantContext } from '../domain/tenants.ts'
 
 /**
  * The tenant behind an HTTP Basic API key (username = key, empty password), as the existing
- * server SDKs send it.
+ * server SDKs send it. Parsing only; the domain decides.
  */
-export async function authenticateApiKey(deps: Deps, request: FastifyRequest, type: ApiKeyType): Promise<TenantContext> {
-  // A client that keeps presenting wrong keys is refused before its next guess is checked.
-  await deps.apiKeyFailures.refuseIfBlocked(request.ip)
-  const key = basicUsername(request.headers.authorization)
-  if (!key) {
-    throw new ApiError('unauthorized', 'Send the secret key as the HTTP Basic username', undefined, {
-      'www-authenticate': 'Basic realm="countersign"',
-    })
-  }
-  try {
-    return await deps.tenants.authenticate(key, type, deps.clock())
-  } catch (error) {
-    if (error instanceof ApiError && error.code === 'unauthorized') await deps.apiKeyFailures.recordFailure(request.ip)
-    throw error
-  }
+export function authenticateRequest(deps: Deps, request: FastifyRequest, type: ApiKeyType): Promise<TenantContext> {
+  return authenticateApiKey(deps, basicUsername(request.headers.authorization), type, request.ip)
 }
 
 function basicUsername(header: string | undefined): string | null {

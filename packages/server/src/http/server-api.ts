@@ -28,7 +28,7 @@ import * as actions from '../domain/actions.ts'
 import type { Deps } from '../domain/deps.ts'
 import type { TenantContext } from '../domain/tenants.ts'
 import * as users from '../domain/users.ts'
-import { authenticateApiKey } from './auth.ts'
+import { authenticateRequest } from './auth.ts'
 
 const tags = ['Server API']
 const security = [{ secretKey: [] }]
@@ -38,7 +38,7 @@ const Empty = z.null().describe('No content')
 export function serverApiRoutes(deps: Deps) {
   return async function routes(app: FastifyInstance): Promise<void> {
     const api = app.withTypeProvider<ZodTypeProvider>()
-    const tenantOf = (request: FastifyRequest): Promise<TenantContext> => authenticateApiKey(deps, request, 'secret')
+    const tenantOf = (request: FastifyRequest): Promise<TenantContext> => authenticateRequest(deps, request, 'secret')
 
     api.post(
       '/v1/users/:userId/actions/:action',
