@@ -14,6 +14,7 @@ import type {
 } from '@countersign/protocol'
 import { CountersignError, type CountersignErrorCode } from './errors.ts'
 import { backoffDelay, isRetryableStatus, MAX_RETRY_AFTER_MS, parseRetryAfter } from './retry.ts'
+import { Webhooks } from './webhooks.ts'
 
 /** This package's version, sent in `User-Agent: countersign-node/<version>`. */
 export const VERSION = '0.1.0'
@@ -37,6 +38,10 @@ export interface CountersignOptions {
   fetch?: typeof fetch
   /** Waits between retries. Default `setTimeout`; tests inject one that does not sleep. */
   sleep?: (ms: number) => Promise<void>
+  /** The webhook endpoint's signing secret (`whsec_…`), for {@link Countersign.webhooks}. */
+  webhookSecret?: string
+  /** How far a webhook's signed timestamp may be from the local clock, either way (s). Default 300. */
+  webhookToleranceSeconds?: number
 }
 
 export interface TrackParams {
@@ -137,6 +142,14 @@ type Attempt =
  * })
  */
 export class Countersign {
+  /**
+   * Verifies webhook deliveries with `webhookSecret` (or a secret passed to `verify`).
+   *
+   * @example
+   * const event = countersign.webhooks.verify(rawBody, req.headers)
+   */
+  readonly webhooks: Webhooks
+
   // Private fields: the key must not show up in console.log(countersign) or JSON.stringify.
   readonly #secretKey: string
   readonly #authorization: string
@@ -164,6 +177,7 @@ export class Countersign {
     this.#retries = retries
     this.#fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init))
     this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)))
+    this.webhooks = new Webhooks({ secret: options.webhookSecret, toleranceSeconds: options.webhookToleranceSeconds })
   }
 
   /**

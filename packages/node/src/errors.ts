@@ -13,6 +13,11 @@ export type SdkErrorCode =
   | 'invalid_response'
   /** The SDK refused to send the call (e.g. a path segment that HTTP cannot carry). `statusCode` is 0. */
   | 'invalid_argument'
+  /**
+   * A webhook delivery's signature is missing, malformed, outside the time tolerance or wrong
+   * (`webhooks.verify`). Answer the request with a 4xx and do not act on it. `statusCode` is 0.
+   */
+  | 'invalid_webhook_signature'
 
 /**
  * A server code from the registry, an SDK code, or a code a newer server sends that this

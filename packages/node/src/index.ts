@@ -26,6 +26,16 @@ export {
   type SdkErrorCode,
 } from './errors.ts'
 export { MAX_RETRY_AFTER_MS } from './retry.ts'
+export {
+  DEFAULT_WEBHOOK_TOLERANCE_SECONDS,
+  verifyWebhook,
+  Webhooks,
+  type VerifyWebhookOptions,
+  type WebhookEvent,
+  type WebhookEventType,
+  type WebhookHeaders,
+  type WebhooksOptions,
+} from './webhooks.ts'
 export type {
   ActionResponse,
   ActionState,
