@@ -116,3 +116,16 @@ export const ErrorBody = z
   })
   .describe('Every error response: a stable machine-readable code and a public description')
 export type ErrorBody = z.infer<typeof ErrorBody>
+
+/**
+ * [ext] Display fields of a transaction (amount, currency, payee, …): what the phone shows and
+ * a v2 signed decision covers. Flat, so every phone can show it and every SDK hash it alike.
+ */
+export const TransactionDetails = z
+  .record(
+    z.string().min(1).max(64).regex(/^[A-Za-z0-9_.-]+$/, 'field names are letters, digits, _ . -'),
+    z.union([StoredText.max(1024), z.number().finite(), z.boolean(), z.null()]),
+  )
+  .refine((fields) => Object.keys(fields).length <= 32, 'at most 32 fields')
+  .describe('[ext] Transaction display fields, e.g. {"amount": 100, "currency": "EUR", "payee": "ACME"}')
+export type TransactionDetails = z.infer<typeof TransactionDetails>

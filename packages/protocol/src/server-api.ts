@@ -5,6 +5,7 @@ import {
   ActionCode,
   ActionState,
   CustomData,
+  TransactionDetails,
   IdempotencyKey,
   IsoDateTime,
   isStorableText,
@@ -44,6 +45,7 @@ export const TrackRequest = z.object({
   phoneNumber: PhoneNumber.optional(),
   username: Username.optional(),
   custom: CustomData.optional(),
+  transaction: TransactionDetails.optional(),
   locale: Locale.optional(),
 })
 export type TrackRequest = z.infer<typeof TrackRequest>
@@ -76,6 +78,7 @@ export const ActionResponse = z.object({
   priorityRuleId: z.string().optional(),
   rules: z.array(RuleSummary),
   output: z.unknown().optional(),
+  transaction: TransactionDetails.optional(),
 })
 export type ActionResponse = z.infer<typeof ActionResponse>
 

@@ -8,6 +8,7 @@ import { clientApiRoutes } from './http/client-api.ts'
 import { frameworkErrorHandler, installErrorHandling } from './http/errors.ts'
 import { serverApiRoutes } from './http/server-api.ts'
 import { systemRoutes } from './http/system.ts'
+import { websocketRoutes } from './http/websocket.ts'
 
 export const VERSION = '0.1.0'
 
@@ -69,5 +70,6 @@ export async function createApp(deps: Deps): Promise<FastifyInstance> {
   await app.register(systemRoutes(deps))
   await app.register(serverApiRoutes(deps))
   await app.register(clientApiRoutes(deps), { prefix: '/v1/client' })
+  await app.register(websocketRoutes(deps))
   return app
 }

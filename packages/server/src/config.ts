@@ -54,6 +54,16 @@ const ConfigSchema = z.object({
     .transform((value): boolean | string[] =>
       value === 'true' ? true : value === 'false' ? false : value.split(',').map((part) => part.trim()).filter(Boolean),
     ),
+  /** How often (ms) each node looks for webhook deliveries that are due. */
+  WEBHOOK_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
+  /** How long (ms) one webhook delivery may take before it counts as failed. */
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
+  /** How long (s) failed deliveries are retried, with exponential back-off, before they are given up. */
+  WEBHOOK_RETRY_SECONDS: z.coerce.number().int().min(1).max(7 * 86_400).default(86_400),
+  /** Deliveries one node makes at once. */
+  WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
+  /** How long (ms) the synchronous action.verify webhook may take before the challenge fails. */
+  VERIFICATION_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(30_000).default(5000),
   /** Shut down gracefully within this many ms after SIGTERM/SIGINT. */
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
 })

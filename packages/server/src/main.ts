@@ -4,13 +4,22 @@ import { createApp } from './app.ts'
 import type { Config } from './config.ts'
 import type { Deps } from './domain/deps.ts'
 import { createTenant, prepareTenantSecrets, TenantDirectory } from './domain/tenants.ts'
+import { ChallengeWatch } from './domain/challenge-watch.ts'
+import { PushDirectory } from './domain/push-delivery.ts'
 import { FailureThrottle } from './domain/throttle.ts'
+import { WebhookDispatcher } from './domain/webhooks.ts'
 import { createLogger } from './logger.ts'
 import { sweepExpired } from './storage/actions-repo.ts'
+import { CHALLENGE_CHANGED_CHANNEL, sweepChallenges } from './storage/challenges-repo.ts'
+import { sweepWebhookHistory } from './storage/webhooks-repo.ts'
 import { openDatabase, type Database } from './storage/database.ts'
 import { countTenants, KEY_REVOKED_CHANNEL } from './storage/tenants-repo.ts'
 
 const SWEEP_INTERVAL_MS = 60_000
+/** Answered and expired push/QR challenges are kept this long after expiry, for support questions. */
+const CHALLENGE_RETENTION_MS = 86_400_000
+/** Delivered and given-up webhook deliveries are kept this long in the delivery log. */
+const WEBHOOK_RETENTION_MS = 7 * 86_400_000
 /** Sweeps between refreshes of planner statistics on the embedded database. */
 const SWEEPS_PER_STATISTICS_REFRESH = 10
 
@@ -51,7 +60,19 @@ export function depsFor(config: Config, database: Database, log: Logger, clock: 
     failures: config.API_KEY_FAILURES_PER_WINDOW,
     windowSeconds: config.API_KEY_FAILURE_WINDOW_SECONDS,
   })
-  return { config, database, db: database.db, tenants, apiKeyFailures, clock, log }
+  return {
+    config,
+    database,
+    db: database.db,
+    tenants,
+    apiKeyFailures,
+    challengeWatch: new ChallengeWatch(),
+    push: new PushDirectory(database.db, { encryptionKey: config.COUNTERSIGN_ENCRYPTION_KEY, log }),
+    webhooks: new WebhookDispatcher({ db: database.db, config, log, clock }),
+    fetch: globalThis.fetch,
+    clock,
+    log,
+  }
 }
 
 /**
@@ -85,6 +106,10 @@ export async function startServer(config: Config, options: { print?: (text: stri
 
   // A key revoked by any node (or the CLI) leaves this node's cache at once.
   const stopListening = await deps.database.listen(KEY_REVOKED_CHANNEL, (payload) => deps.tenants.forgetRevokedKey(payload))
+  // A push or QR challenge answered on any node wakes the streams watching it here.
+  const stopWatching = await deps.database.listen(CHALLENGE_CHANGED_CHANNEL, (payload) => deps.challengeWatch.fromNotification(payload))
+  const { webhooks } = deps
+  webhooks.start()
 
   const app = await createApp(deps)
   await app.listen({ port: config.PORT, host: config.HOST })
@@ -94,6 +119,10 @@ export async function startServer(config: Config, options: { print?: (text: stri
   let sweeps = 0
   const sweep = setInterval(() => {
     sweepExpired(deps.db, new Date(deps.clock())).catch((error: unknown) => log.warn({ err: error }, 'expiry sweep failed'))
+    sweepChallenges(deps.db, new Date(deps.clock() - CHALLENGE_RETENTION_MS)).catch((error: unknown) => log.warn({ err: error }, 'challenge sweep failed'))
+    sweepWebhookHistory(deps.db, new Date(deps.clock() - WEBHOOK_RETENTION_MS)).catch((error: unknown) =>
+      log.warn({ err: error }, 'webhook history sweep failed'),
+    )
     if (++sweeps % SWEEPS_PER_STATISTICS_REFRESH === 0) {
       deps.database.refreshStatistics().catch((error: unknown) => log.warn({ err: error }, 'statistics refresh failed'))
     }
@@ -109,6 +138,9 @@ export async function startServer(config: Config, options: { print?: (text: stri
       closing ??= (async () => {
         clearInterval(sweep)
         await app.close()
+        await webhooks.stop()
+        await deps.push.close()
+        await stopWatching()
         await stopListening()
         await deps.database.close()
       })()

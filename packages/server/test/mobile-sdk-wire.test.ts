@@ -33,7 +33,7 @@ afterAll(() => h.close())
 // ---------------------------------------------------------------------------------------------
 // Decoders: the response models' field types, as each SDK declares them.
 
-type WireType = 'String' | 'String?' | 'Double?'
+type WireType = 'String' | 'String?' | 'Double?' | 'Boolean' | 'Boolean?'
 type Model = Record<string, WireType>
 
 /** Decodes `body` as a model would, failing the test with every field that would not decode. */
@@ -47,7 +47,11 @@ function decodeModel(sdk: string, name: string, model: Model, body: unknown): Re
       if (!type.endsWith('?')) problems.push(`${field}: required ${type}, got ${value === null ? 'null' : 'nothing'}`)
       continue
     }
-    const fits = type.startsWith('String') ? typeof value === 'string' : typeof value === 'number' && Number.isFinite(value)
+    const fits = type.startsWith('String')
+      ? typeof value === 'string'
+      : type.startsWith('Boolean')
+        ? typeof value === 'boolean'
+        : typeof value === 'number' && Number.isFinite(value)
     if (!fits) problems.push(`${field}: ${type} cannot hold ${JSON.stringify(value)}`)
   }
   expect(problems, `${sdk} ${name}`).toEqual([])
@@ -56,7 +60,8 @@ function decodeModel(sdk: string, name: string, model: Model, body: unknown): Re
 
 const ANDROID_MODELS = {
   // module/src/main/java/com/authsignal/models/api/AppCredentialResponse.kt
-  credential: { userAuthenticatorId: 'String', userId: 'String', verifiedAt: 'String', lastVerifiedAt: 'String?' },
+  // (+ expiresAt as an ISO string since the push-credential expiry of v4.2.0, AppCredential.kt)
+  credential: { userAuthenticatorId: 'String', userId: 'String', verifiedAt: 'String', lastVerifiedAt: 'String?', expiresAt: 'String?' },
   // module/src/main/java/com/authsignal/models/ChallengeResponse.kt
   challenge: { challengeId: 'String', nonce: 'String?' },
   // module/src/main/java/com/authsignal/inapp/api/models/InAppVerifyResponse.kt (and device/api/models/VerifyDeviceResponse.kt)
@@ -66,8 +71,9 @@ const ANDROID_MODELS = {
 } satisfies Record<string, Model>
 
 const IOS_MODELS = {
-  // Sources/Authsignal/API/Models/App/CredentialResponse.swift
-  credential: { userAuthenticatorId: 'String', verifiedAt: 'String', userId: 'String', lastVerifiedAt: 'String?', expiresAt: 'Double?' },
+  // Sources/Authsignal/API/Models/App/CredentialResponse.swift (expiresAt a String since v2.12.0,
+  // the release that implements push-credential expiry; earlier revisions declared a Double)
+  credential: { userAuthenticatorId: 'String', verifiedAt: 'String', userId: 'String', lastVerifiedAt: 'String?', expiresAt: 'String?' },
   // Sources/Authsignal/API/Models/App/AddCredentialResponse.swift
   added: { userAuthenticatorId: 'String', userId: 'String', verifiedAt: 'String' },
   // Sources/Authsignal/API/Models/ChallengeResponse.swift
@@ -499,11 +505,11 @@ describe.each(SDKS)('$name SDK against the Client API', ({ create }) => {
     expect((await sdk.removeCredential(key, 'device')).errorCode).toBeUndefined()
   })
 
-  // iOS Sources/Authsignal/API/Models/App/CredentialResponse.swift and Models/AppCredential.swift (isExpired);
-  // Android module/src/main/java/com/authsignal/models/AppCredential.kt (expiresAt: Long?).
-  it('a credential with an expiry still decodes: expiresAt is a number of Unix seconds', async () => {
-    // iOS types expiresAt as Double and reads it with Date(timeIntervalSince1970:); an ISO
-    // string there fails the whole decode, so getCredential would report "Decoding error.".
+  // iOS v2.12.0 Sources/Authsignal/API/Models/App/CredentialResponse.swift and AppCredential.swift
+  // (isExpired); Android v4.2.0 module/src/main/java/com/authsignal/models/AppCredential.kt.
+  it('a credential with an expiry decodes: expiresAt is an ISO 8601 string', async () => {
+    // The releases that implement push-credential expiry decode expiresAt as a String and parse
+    // ISO 8601 with a Z or ±HH:MM offset; a number there fails the whole decode.
     const userId = uniqueId('wire-expiry')
     const key = newMobileKey()
     const { token } = await api.track(userId, 'enrollDevice')
@@ -515,7 +521,7 @@ describe.each(SDKS)('$name SDK against the Client API', ({ create }) => {
     )
     const found = await sdk.getCredential(key)
     expect(found.errorCode).toBeUndefined()
-    expect(found.response.json().expiresAt).toBe(expiresAt.getTime() / 1000)
+    expect(found.response.json().expiresAt).toBe(expiresAt.toISOString())
   })
 })
 

@@ -10,6 +10,8 @@ export interface TenantKeys {
   tokenKey: Buffer
   /** HMAC-SHA256 key for self-authenticating in-app challenge IDs. */
   challengeKey: Buffer
+  /** Signs the synchronous action.verify webhook; the operator's receiver holds a copy. */
+  verificationWebhookKey: Buffer
 }
 
 export function generateTenantSecret(): Buffer {
@@ -18,7 +20,11 @@ export function generateTenantSecret(): Buffer {
 
 export function deriveTenantKeys(secret: Uint8Array): TenantKeys {
   const derive = (purpose: string) => Buffer.from(hkdfSync('sha256', secret, new Uint8Array(0), purpose, 32))
-  return { tokenKey: derive('countersign token v1'), challengeKey: derive('countersign in-app challenge v1') }
+  return {
+    tokenKey: derive('countersign token v1'),
+    challengeKey: derive('countersign in-app challenge v1'),
+    verificationWebhookKey: derive('countersign verification webhook v1'),
+  }
 }
 
 const SECRET_BYTES = 32

@@ -17,6 +17,7 @@ import { claimedTenantOf } from '../crypto/tokens.ts'
 import * as repo from '../storage/actions-repo.ts'
 import { now, type Deps } from './deps.ts'
 import { ApiError } from './errors.ts'
+import { wakeWebhooks } from './out-of-band.ts'
 import type { TenantContext } from './tenants.ts'
 
 const DEFAULT_SCOPE = 'read:authenticators'
@@ -47,6 +48,7 @@ export async function track(
     userAgent: request.userAgent ?? null,
     deviceId: request.deviceId ?? null,
     custom: request.custom ?? null,
+    transaction: request.transaction ?? null,
     scope,
     redirectUrl: request.redirectUrl ?? null,
     locale: request.locale ?? null,
@@ -59,6 +61,7 @@ export async function track(
   // the second attempt then sees its row.
   const tracked = (await repo.trackAction(deps.db, tenant.tenantId, input, at)) ?? (await repo.trackAction(deps.db, tenant.tenantId, input, at))
   if (!tracked) throw new ApiError('conflict', 'The idempotency key is being used by a concurrent request')
+  if (tracked.created) wakeWebhooks(deps, tenant)
   if (!tracked.created && (tracked.userId !== userId || tracked.actionCode !== actionCode)) {
     throw new ApiError('conflict', 'This idempotency key already names another action', { idempotencyKey })
   }
@@ -100,6 +103,7 @@ export async function updateAction(
 ): Promise<ActionResponse> {
   const row = await repo.setActionState(deps.db, tenant.tenantId, key, state, now(deps))
   if (!row) throw new ApiError('not_found', 'No such action')
+  wakeWebhooks(deps, tenant)
   return actionResponse(row)
 }
 
@@ -185,6 +189,7 @@ export function actionResponse(row: repo.ActionRow): ActionResponse {
     ...optional('priorityRuleId', row.priorityRuleId),
     rules: row.rules,
     ...(row.output !== null && row.output !== undefined ? { output: row.output } : {}),
+    ...(row.transaction ? { transaction: row.transaction } : {}),
   }
 }
 

@@ -15,6 +15,7 @@ import { requireToken, type ClientCaller } from './client-auth.ts'
 import { now, type Deps } from './deps.ts'
 import { publicKeyFromBody, publicKeyFromQuery, requireDeviceSignature, signatureBytes } from './device-keys.ts'
 import { ApiError } from './errors.ts'
+import { wakeWebhooks } from './out-of-band.ts'
 import type { TenantContext } from './tenants.ts'
 
 /** States of the token's action in which a device may be enrolled with it. */
@@ -64,6 +65,7 @@ export async function addCredential(
   )
   switch (result.outcome) {
     case 'inserted':
+      wakeWebhooks(deps, tenant)
       deps.log.info({ tenantId: tenant.tenantId, credentialId: result.credential.credentialId, namespace }, 'credential added')
       return credentialResponse(result.credential)
     case 'duplicate_key':
@@ -100,9 +102,10 @@ export async function removeCredential(
   const signature = signatureBytes(request.signature)
   await requireDeviceSignature(deps, tenant, key, [namespace], acceptedTimeBucketMessages(deps.clock()), signature)
   const row = await repo.findCredentialByKey(deps.db, tenant.tenantId, key.spkiHash, [namespace])
-  if (!row || !(await repo.deleteCredential(deps.db, tenant.tenantId, row.userId, row.credentialId))) {
+  if (!row || !(await repo.deleteCredential(deps.db, tenant.tenantId, row.userId, row.credentialId, now(deps)))) {
     throw new ApiError('not_found', 'No credential holds this key')
   }
+  wakeWebhooks(deps, tenant)
   deps.log.info({ tenantId: tenant.tenantId, credentialId: row.credentialId, namespace }, 'credential removed by device')
   return { removedAuthenticatorId: row.credentialId }
 }
@@ -115,7 +118,7 @@ export function credentialResponse(row: repo.CredentialRow): CredentialResponse 
     createdAt: iso(row.createdAt),
     verifiedAt: iso(row.verifiedAt),
     ...(row.lastVerifiedAt ? { lastVerifiedAt: iso(row.lastVerifiedAt) } : {}),
-    ...(row.expiresAt ? { expiresAt: Math.floor(new Date(row.expiresAt).getTime() / 1000) } : {}),
+    ...(row.expiresAt ? { expiresAt: iso(row.expiresAt) } : {}),
     ...optional('deviceName', row.deviceName),
     ...optional('devicePlatform', row.devicePlatform),
   }

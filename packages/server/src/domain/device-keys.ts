@@ -1,5 +1,5 @@
 import { fromBase64, utf8, type CredentialNamespace } from '@countersign/protocol'
-import { InvalidPublicKeyError, parseP256PublicKey, verifyP256Signature, type DevicePublicKey } from '../crypto/p256.ts'
+import { InvalidPublicKeyError, parseP256PublicKey, verifyP256Signature, type DevicePublicKey, type SignatureFormat } from '../crypto/p256.ts'
 import * as credentialsRepo from '../storage/credentials-repo.ts'
 import { now, type Deps } from './deps.ts'
 import { ApiError } from './errors.ts'
@@ -53,8 +53,9 @@ export async function requireDeviceSignature(
   namespaces: readonly CredentialNamespace[],
   messages: readonly string[],
   signature: Uint8Array,
+  format: SignatureFormat = 'der',
 ): Promise<void> {
-  if (messages.some((message) => verifyP256Signature(key, utf8(message), signature))) return
+  if (messages.some((message) => verifyP256Signature(key, utf8(message), signature, format))) return
   const state = await credentialsRepo.recordFailedSignature(
     deps.db,
     tenant.tenantId,

@@ -2,10 +2,13 @@ import { randomUUID } from 'node:crypto'
 import type { ChallengeResponse, VerifyInAppRequest, VerifyInAppResponse } from '@countersign/protocol'
 import { issueChallengeId, openChallengeId } from '../crypto/challenge-id.ts'
 import * as repo from '../storage/actions-repo.ts'
+import { findCredentialByKey } from '../storage/credentials-repo.ts'
 import type { ClientCaller } from './client-auth.ts'
 import { now, type Deps } from './deps.ts'
 import { publicKeyFromBody, refuseIfLocked, requireDeviceSignature, signatureBytes } from './device-keys.ts'
 import { ApiError } from './errors.ts'
+import { wakeWebhooks } from './out-of-band.ts'
+import { verificationAllows } from './verification-webhook.ts'
 
 const IN_APP_NAMESPACES = ['in-app', 'device'] as const
 
@@ -60,6 +63,8 @@ export async function verifyInApp(
   const key = publicKeyFromBody(request.publicKey)
   const signature = signatureBytes(request.signature)
   await requireDeviceSignature(deps, tenant, key, IN_APP_NAMESPACES, [request.challengeId], signature)
+  const actionCode = token?.other.actionCode ?? challenge.action ?? DEFAULT_VERIFY_ACTION[verificationMethod]
+  await askVerificationWebhook(deps, caller, key.spkiHash, actionCode, request.challengeId, verificationMethod)
 
   const input: repo.VerificationInput = {
     spkiHash: key.spkiHash,
@@ -75,12 +80,12 @@ export async function verifyInApp(
     subject = { userId: token.sub, actionCode: token.other.actionCode, idempotencyKey: token.other.idempotencyKey, scope: token.scope }
     outcome = await repo.completeTokenVerification(deps.db, tenant.tenantId, { jti: token.jti, ...subject }, input, at)
   } else {
-    const actionCode = challenge.action ?? DEFAULT_VERIFY_ACTION[verificationMethod]
     subject = { userId: '', actionCode, idempotencyKey: randomUUID(), scope: 'read:authenticators' }
     outcome = await repo.completeDeviceVerification(deps.db, tenant.tenantId, subject, input, at)
     subject.userId = outcome.credentialUserId ?? ''
   }
   explainRefusal(outcome, token !== null ? token.sub : null, deps.clock())
+  wakeWebhooks(deps, tenant)
 
   const { token: newToken } = tenant.tokens.sign(
     { ...subject, username: outcome.username ?? undefined },
@@ -97,6 +102,40 @@ export async function verifyInApp(
     userAuthenticatorId: outcome.credentialId!,
     ...(outcome.username ? { username: outcome.username } : {}),
   }
+}
+
+/**
+ * The action.verify webhook, when the action has one, may veto the approval before the action
+ * moves to CHALLENGE_SUCCEEDED; a veto fails the action (with a token) and answers 409.
+ */
+async function askVerificationWebhook(
+  deps: Deps,
+  caller: ClientCaller,
+  spkiHash: Uint8Array,
+  actionCode: string,
+  challengeId: string,
+  verificationMethod: 'IN_APP' | 'DEVICE',
+): Promise<void> {
+  const { tenant, token } = caller
+  const url = tenant.actionSettings(actionCode).verificationWebhookUrl
+  if (!url) return
+  const credential = await findCredentialByKey(deps.db, tenant.tenantId, spkiHash, IN_APP_NAMESPACES)
+  if (!credential || (token && credential.userId !== token.sub)) throw new ApiError('invalid_credential', 'No credential of this user holds this key')
+  const allowed = await verificationAllows(deps, tenant, url, {
+    userId: credential.userId,
+    actionCode,
+    idempotencyKey: token?.other.idempotencyKey ?? null,
+    verificationMethod,
+    userAuthenticatorId: credential.credentialId,
+    challengeId,
+    transaction: null,
+  })
+  if (allowed) return
+  if (token) {
+    const key = { userId: token.sub, actionCode, idempotencyKey: token.other.idempotencyKey }
+    if (await repo.failVerifiableAction(deps.db, tenant.tenantId, key, verificationMethod, now(deps))) wakeWebhooks(deps, tenant)
+  }
+  throw new ApiError('verification_rejected')
 }
 
 /** Turns what the verification statement found into the one error that explains it. */

@@ -25,8 +25,46 @@ export const TenantSettings = z.object({
   credentialLockThreshold: z.number().int().min(1).max(100).default(10),
   /** How long a locked credential stays locked (s); each further failure locks it again. */
   credentialLockSeconds: z.number().int().min(1).max(86_400).default(900),
+  /** How long a push request can be answered (s). */
+  pushChallengeTtlSeconds: z.number().int().min(30).max(900).default(300),
+  /** How long a QR code can be claimed and answered (s); the browser SDK refreshes it every 9 minutes. */
+  qrChallengeTtlSeconds: z.number().int().min(60).max(900).default(600),
+  /** Push bombing: unanswered push requests a user may have at once. */
+  pushMaxPending: z.number().int().min(1).max(20).default(3),
+  /** Push bombing: push requests per user per rolling hour. */
+  pushMaxPerHour: z.number().int().min(1).max(1000).default(10),
+  /**
+   * Refuse a pending-push fetch that is not signed over a fresh nonce. Off by default: older
+   * mobile SDKs never sign it, and newer ones fall back to an unsigned fetch when the nonce
+   * request fails. Answering a challenge is signed either way.
+   */
+  requireSignedPushFetch: z.boolean().default(false),
+  /** Days a push credential stays usable after enrollment or its last expiry reset; 0 for no expiry. */
+  pushCredentialTtlDays: z.number().int().min(0).max(3650).default(0),
+  /** Push and QR answers must be v2 signed decisions (PROTOCOL.md §4). Per-action settings override it. */
+  requireSignedDecision: z.boolean().default(false),
+  /** Push and QR answers must carry the code the initiating side shows. Per-action settings override it. */
+  numberMatching: z.boolean().default(false),
+  /** Digits of a number-matching code. */
+  numberMatchingDigits: z.number().int().min(2).max(6).default(2),
 })
 export type TenantSettings = z.infer<typeof TenantSettings>
+
+/** Settings of one action code; an absent field inherits the tenant's. */
+export const ActionSettings = z.object({
+  requireSignedDecision: z.boolean().optional(),
+  numberMatching: z.boolean().optional(),
+  /** The synchronous action.verify webhook: may veto the move to CHALLENGE_SUCCEEDED. */
+  verificationWebhookUrl: z.url({ protocol: /^https?$/ }).max(2048).nullable().optional(),
+})
+export type ActionSettings = z.infer<typeof ActionSettings>
+
+/** What applies to one action code: its own settings over the tenant's. */
+export interface EffectiveActionSettings {
+  requireSignedDecision: boolean
+  numberMatching: boolean
+  verificationWebhookUrl: string | null
+}
 
 /** A tenant as request handling needs it: settings and the keys its tokens and challenges use. */
 export interface TenantContext {
@@ -35,6 +73,12 @@ export interface TenantContext {
   settings: TenantSettings
   tokens: TokenCodec
   challengeKey: Buffer
+  /** Signs action.verify webhook calls; derived from the tenant secret, shown to the operator by the CLI. */
+  verificationWebhookSecret: string
+  /** The settings that apply to an action code. */
+  actionSettings(actionCode: string): EffectiveActionSettings
+  /** Whether the tenant has an enabled webhook endpoint (as of the cached read). */
+  hasWebhooks: boolean
 }
 
 export interface CreatedTenant {
@@ -107,7 +151,7 @@ export class TenantDirectory {
   readonly #issuer: string
   readonly #keyCacheMs: number
   readonly #encryptionKey: Uint8Array | undefined
-  readonly #codecs = new Map<string, { tokens: TokenCodec; challengeKey: Buffer }>()
+  readonly #codecs = new Map<string, { tokens: TokenCodec; challengeKey: Buffer; verificationWebhookSecret: string }>()
   readonly #contexts = new Map<string, { context: TenantContext; until: number }>()
   readonly #keys = new Map<string, { context: TenantContext; type: ApiKeyType; keyId: string; until: number }>()
 
@@ -182,19 +226,38 @@ export class TenantDirectory {
     for (const [cacheKey, entry] of this.#keys) if (entry.context.tenantId === tenantId) this.#keys.delete(cacheKey)
   }
 
-  #contextOf(row: { tenantId: string; name: string; keySecret: Uint8Array; settings: unknown }): TenantContext {
+  #contextOf(row: repo.TenantRow): TenantContext {
     let codec = this.#codecs.get(row.tenantId)
     if (!codec) {
       const keys = deriveTenantKeys(revealTenantSecret(row.keySecret, row.tenantId, this.#encryptionKey))
-      codec = { tokens: createTokenCodec(row.tenantId, keys.tokenKey, this.#issuer), challengeKey: keys.challengeKey }
+      codec = {
+        tokens: createTokenCodec(row.tenantId, keys.tokenKey, this.#issuer),
+        challengeKey: keys.challengeKey,
+        verificationWebhookSecret: `whsec_${keys.verificationWebhookKey.toString('base64')}`,
+      }
       remember(this.#codecs, row.tenantId, codec)
     }
     const parsed = TenantSettings.safeParse(row.settings ?? {})
+    const settings = parsed.success ? parsed.data : TenantSettings.parse({})
+    const perAction = new Map<string, ActionSettings>()
+    for (const [code, value] of Object.entries(row.actionSettings ?? {})) {
+      const one = ActionSettings.safeParse(value)
+      if (one.success) perAction.set(code, one.data)
+    }
     return {
       tenantId: row.tenantId,
       name: row.name,
-      settings: parsed.success ? parsed.data : TenantSettings.parse({}),
+      settings,
       ...codec,
+      hasWebhooks: row.hasWebhooks ?? false,
+      actionSettings(actionCode) {
+        const own = perAction.get(actionCode)
+        return {
+          requireSignedDecision: own?.requireSignedDecision ?? settings.requireSignedDecision,
+          numberMatching: own?.numberMatching ?? settings.numberMatching,
+          verificationWebhookUrl: own?.verificationWebhookUrl ?? null,
+        }
+      },
     }
   }
 }

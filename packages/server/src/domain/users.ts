@@ -12,6 +12,7 @@ import * as repo from '../storage/users-repo.ts'
 import { allowedMethods, iso, methodsOf, optional } from './actions.ts'
 import { now, type Deps } from './deps.ts'
 import { ApiError } from './errors.ts'
+import { wakeWebhooks } from './out-of-band.ts'
 import type { TenantContext } from './tenants.ts'
 
 export async function getUser(deps: Deps, tenant: TenantContext, userId: string): Promise<UserResponse> {
@@ -69,8 +70,9 @@ export async function deleteAuthenticator(
 ): Promise<void> {
   const deleted =
     isUuidLike(userAuthenticatorId) &&
-    (await credentialsRepo.deleteCredential(deps.db, tenant.tenantId, userId, userAuthenticatorId))
+    (await credentialsRepo.deleteCredential(deps.db, tenant.tenantId, userId, userAuthenticatorId, now(deps)))
   if (!deleted) throw new ApiError('not_found', 'No such authenticator')
+  wakeWebhooks(deps, tenant)
 }
 
 export function authenticatorResponse(row: credentialsRepo.CredentialRow, nowMs: number): Authenticator {

@@ -5,6 +5,27 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import {
   AddCredentialRequest,
+  AnswerChallengeRequest,
+  AnswerChallengeResponse,
+  AnswerNamespaceParams,
+  ClaimChallengeRequest,
+  ClaimChallengeResponse,
+  PendingChallengeResponse,
+  PublicKeyQuery,
+  PushChallengeRequest,
+  PushChallengeResponse,
+  PushNamespaceParams,
+  QrChallengeRequest,
+  QrChallengeResponse,
+  QrNamespaceParams,
+  SigningMessageResponse,
+  UpdatePushCredentialRequest,
+  UpdatePushCredentialResponse,
+  UpdateSigningMessageResponse,
+  VerifyPushRequest,
+  VerifyPushResponse,
+  VerifyQrRequest,
+  VerifyQrResponse,
   ChallengeRequest,
   ChallengeResponse,
   CredentialResponse,
@@ -21,8 +42,16 @@ import * as credentials from '../domain/credentials.ts'
 import type { Deps } from '../domain/deps.ts'
 import { ApiError } from '../domain/errors.ts'
 import * as inApp from '../domain/in-app.ts'
+import * as answers from '../domain/answers.ts'
+import * as push from '../domain/push.ts'
+import * as qr from '../domain/qr-code.ts'
+import { streamChallenge } from './challenge-stream.ts'
 
 const tags = ['Client API']
+const pushTags = ['Push (Client API)']
+const qrTags = ['QR code (Client API)']
+const tenantOnly: Array<Record<string, string[]>> = [{ tenantBasic: [] }]
+const bearerOnly: Array<Record<string, string[]>> = [{ bearerToken: [] }]
 const bearerOrTenant: Array<Record<string, string[]>> = [{ bearerToken: [] }, { tenantBasic: [] }]
 const errors = {
   400: ErrorBody,
@@ -37,7 +66,7 @@ const errors = {
 }
 
 // Headers a Client API call from a web page may carry.
-const CLIENT_HEADERS = ['authorization', 'content-type', 'x-authsignal-tenant-id', 'x-authsignal-signature', 'x-authsignal-version']
+const CLIENT_HEADERS = ['authorization', 'content-type', 'x-authsignal-tenant-id', 'x-authsignal-signature', 'x-authsignal-version', 'x-authsignal-sdk']
 
 /** Client API routes; register with the prefix `/v1/client` so CORS stays inside it. */
 export function clientApiRoutes(deps: Deps) {
@@ -156,5 +185,246 @@ export function clientApiRoutes(deps: Deps) {
         return credentials.removeCredential(deps, caller.tenant, request.params.namespace, request.body)
       },
     )
+
+    // ---- Push: the phone's side ----
+
+    // Newer mobile SDKs sign a fresh nonce before fetching their pending challenge (P4 in
+    // docs/protocol-decisions.md). Body-less POSTs: no body schema.
+    api.post(
+      '/user-authenticators/:namespace/challenge/sign',
+      {
+        schema: {
+          summary: 'Get a message to sign before fetching the pending push challenge',
+          tags: pushTags,
+          security: tenantOnly,
+          params: PushNamespaceParams,
+          querystring: PublicKeyQuery,
+          response: { 200: SigningMessageResponse, ...errors },
+        },
+      },
+      async (request) => {
+        const caller = await callerOf(request)
+        const { message } = await push.issueSigningNonce(deps, caller.tenant, request.params.namespace, request.query.publicKey)
+        return { message }
+      },
+    )
+
+    // Released SDKs use /push/sign; one Android revision used /push/update/sign.
+    for (const path of ['/user-authenticators/:namespace/sign', '/user-authenticators/:namespace/update/sign']) {
+      api.post(
+        path,
+        {
+          schema: {
+            summary: 'Get a message to sign before updating the push credential',
+            tags: pushTags,
+            security: tenantOnly,
+            params: z.object({ namespace: z.literal('push') }),
+            querystring: PublicKeyQuery,
+            response: { 200: UpdateSigningMessageResponse, ...errors },
+            ...(path.includes('/update/') ? { hide: true } : {}),
+          },
+        },
+        async (request) => {
+          const caller = await callerOf(request)
+          return push.issueSigningNonce(deps, caller.tenant, request.params.namespace, request.query.publicKey)
+        },
+      )
+    }
+
+    api.get(
+      '/user-authenticators/:namespace/challenge',
+      {
+        schema: {
+          summary: 'Get the pending push challenge',
+          description:
+            'The newest unanswered push challenge for this device. Send X-Authsignal-Signature (a signature over the message from …/challenge/sign) to prove possession; `challengeId` is absent when nothing is pending.',
+          tags: pushTags,
+          security: tenantOnly,
+          params: PushNamespaceParams,
+          querystring: PublicKeyQuery,
+          response: { 200: PendingChallengeResponse, ...errors },
+        },
+      },
+      async (request) => {
+        const caller = await callerOf(request)
+        const header = request.headers['x-authsignal-signature']
+        return push.getPendingPushChallenge(
+          deps,
+          caller.tenant,
+          request.params.namespace,
+          request.query.publicKey,
+          typeof header === 'string' && header.trim() !== '' ? header : undefined,
+        )
+      },
+    )
+
+    api.patch(
+      '/user-authenticators/:namespace',
+      {
+        schema: {
+          summary: 'Update the push token or reset the credential’s expiry',
+          tags: pushTags,
+          security: tenantOnly,
+          params: z.object({ namespace: z.literal('push') }),
+          body: UpdatePushCredentialRequest,
+          response: { 200: UpdatePushCredentialResponse, ...errors },
+        },
+      },
+      async (request) => {
+        const caller = await callerOf(request)
+        return push.updatePushCredential(deps, caller.tenant, request.params.namespace, request.body)
+      },
+    )
+
+    // ---- Push and QR: approve or deny (the phone) ----
+
+    api.post(
+      '/user-authenticators/:namespace/challenge',
+      {
+        schema: {
+          summary: 'Approve or deny a push or QR challenge',
+          description:
+            'v1 signs the challenge ID; [ext] v2 signs the decision with the action and transaction details (PROTOCOL.md §4).',
+          tags: pushTags,
+          security: tenantOnly,
+          params: AnswerNamespaceParams,
+          body: AnswerChallengeRequest,
+          response: { 200: AnswerChallengeResponse, ...errors },
+        },
+      },
+      async (request) => {
+        const caller = await callerOf(request)
+        return answers.answerChallenge(deps, caller.tenant, request.params.namespace, request.body)
+      },
+    )
+
+    api.post(
+      '/user-authenticators/:namespace/challenge/claim',
+      {
+        schema: {
+          summary: 'Claim a scanned QR challenge',
+          tags: qrTags,
+          security: tenantOnly,
+          params: QrNamespaceParams,
+          body: ClaimChallengeRequest,
+          response: { 200: ClaimChallengeResponse, ...errors },
+        },
+      },
+      async (request) => {
+        const caller = await callerOf(request)
+        return qr.claimQrChallenge(deps, caller.tenant, request.params.namespace, request.body)
+      },
+    )
+
+    // ---- Push: the initiating browser ----
+
+    api.post(
+      '/challenge/push',
+      {
+        schema: {
+          summary: 'Send a push challenge to the user’s phone',
+          tags: pushTags,
+          security: bearerOnly,
+          body: z.preprocess((body) => body ?? {}, PushChallengeRequest),
+          response: { 200: PushChallengeResponse, ...errors },
+        },
+      },
+      async (request) => push.startPushChallenge(deps, await callerOf(request), request.body, originOf(request)),
+    )
+
+    api.post(
+      '/verify/push',
+      {
+        schema: {
+          summary: 'Poll a push challenge',
+          description: 'isVerified once approved (with accessToken on the first such poll); isConsumed once approved, denied or expired.',
+          tags: pushTags,
+          security: bearerOnly,
+          body: VerifyPushRequest,
+          response: { 200: VerifyPushResponse, ...errors },
+        },
+      },
+      async (request) => push.verifyPush(deps, await callerOf(request), request.body.challengeId),
+    )
+
+    api.post(
+      '/verify/push/stream',
+      {
+        schema: {
+          summary: '[ext] Stream a push challenge’s state (Server-Sent Events)',
+          description: 'Each `state` event carries the body of POST /verify/push; the stream ends when the challenge is approved, rejected or expired.',
+          tags: pushTags,
+          security: bearerOnly,
+          body: VerifyPushRequest,
+        },
+      },
+      async (request, reply) => {
+        const caller = await callerOf(request)
+        await streamChallenge(deps, request, reply, { tenantId: caller.tenant.tenantId, challengeId: request.body.challengeId }, async () => {
+          const body = await push.verifyPush(deps, caller, request.body.challengeId)
+          return { state: body.state!, body }
+        })
+      },
+    )
+
+    // ---- QR code: the initiating browser ----
+
+    api.post(
+      '/challenge/qr-code',
+      {
+        schema: {
+          summary: 'Create a QR-code challenge',
+          description: 'With a token, for the token’s action; with only the tenant ID, an anonymous login completed by the scanning device’s user.',
+          tags: qrTags,
+          security: bearerOrTenant,
+          body: z.preprocess((body) => body ?? {}, QrChallengeRequest),
+          response: { 200: QrChallengeResponse, ...errors },
+        },
+      },
+      async (request) => qr.createQrChallenge(deps, await callerOf(request), request.body, originOf(request)),
+    )
+
+    api.post(
+      '/verify/qr-code',
+      {
+        schema: {
+          summary: 'Poll a QR-code challenge',
+          tags: qrTags,
+          security: tenantOnly,
+          body: VerifyQrRequest,
+          response: { 200: VerifyQrResponse, ...errors },
+        },
+      },
+      async (request) => {
+        const caller = await callerOf(request)
+        return qr.verifyQr(deps, caller.tenant, request.body)
+      },
+    )
+
+    api.post(
+      '/verify/qr-code/stream',
+      {
+        schema: {
+          summary: '[ext] Stream a QR-code challenge’s state (Server-Sent Events)',
+          description: 'Each `state` event carries the body of POST /verify/qr-code.',
+          tags: qrTags,
+          security: tenantOnly,
+          body: VerifyQrRequest,
+        },
+      },
+      async (request, reply) => {
+        const caller = await callerOf(request)
+        await streamChallenge(deps, request, reply, { tenantId: caller.tenant.tenantId, challengeId: request.body.challengeId }, async () => {
+          const body = await qr.verifyQr(deps, caller.tenant, request.body)
+          return { state: body.state!, body }
+        })
+      },
+    )
   }
+}
+
+/** Where a request came from, as the phone is shown it. */
+function originOf(request: FastifyRequest): push.RequestOrigin {
+  const userAgent = request.headers['user-agent']
+  return { ipAddress: request.ip, userAgent: typeof userAgent === 'string' ? userAgent.slice(0, 1024) : null }
 }

@@ -1,6 +1,17 @@
 import { sql, type SQL } from 'drizzle-orm'
 import type { ActionState, CredentialNamespace, VerificationMethod } from '@countersign/protocol'
 import { queryRows, type Db } from './database.ts'
+import { outboxCtes } from './outbox.ts'
+
+/**
+ * The data of an action's webhook events, from a CTE returning an action's columns under the
+ * names of ACTION_COLUMNS (or the same names aliased by the caller).
+ */
+export function actionEventData(from: SQL, extra: SQL = sql``): SQL {
+  return sql`SELECT jsonb_build_object('userId', x."userId", 'actionCode', x."actionCode", 'idempotencyKey', x."idempotencyKey",
+      'state', x.state, 'stateUpdatedAt', x."stateUpdatedAt", 'verificationMethod', x."verificationMethod",
+      'userAuthenticatorId', x."verifiedByCredentialId"${extra}) AS data FROM ${from} x`
+}
 
 export interface ActionRow {
   userId: string
@@ -19,13 +30,14 @@ export interface ActionRow {
   priorityRuleId: string | null
   rules: Array<{ ruleId: string; name: string; description?: string }>
   output: unknown
+  transaction: Record<string, string | number | boolean | null> | null
 }
 
 const ACTION_COLUMNS = sql`a.user_id AS "userId", a.action_code AS "actionCode", a.idempotency_key AS "idempotencyKey",
   a.state, a.state_updated_at AS "stateUpdatedAt", a.created_at AS "createdAt", a.updated_at AS "updatedAt",
   a.verification_method AS "verificationMethod", a.verified_by_credential_id AS "verifiedByCredentialId",
   a.ip_address AS "ipAddress", a.user_agent AS "userAgent", a.scope, a.rule_ids AS "ruleIds",
-  a.priority_rule_id AS "priorityRuleId", a.rules, a.output`
+  a.priority_rule_id AS "priorityRuleId", a.rules, a.output, a.transaction`
 
 export interface NewAction {
   userId: string
@@ -37,6 +49,7 @@ export interface NewAction {
   userAgent: string | null
   deviceId: string | null
   custom: Record<string, unknown> | null
+  transaction: Record<string, unknown> | null
   scope: string
   redirectUrl: string | null
   locale: string | null
@@ -82,11 +95,12 @@ export async function trackAction(db: Db, tenantId: string, action: NewAction, n
             FROM credentials c WHERE c.tenant_id = ${tenantId} AND c.user_id = ${a.userId}
         ), inserted AS (
           INSERT INTO actions AS a (tenant_id, idempotency_key, user_id, action_code, state, state_updated_at, created_at,
-                                    updated_at, ip_address, user_agent, device_id, custom, scope, redirect_url, locale)
+                                    updated_at, ip_address, user_agent, device_id, custom, transaction, scope, redirect_url, locale)
           SELECT ${tenantId}, ${a.idempotencyKey}, ${a.userId}, ${a.actionCode},
                  CASE WHEN cardinality(enrolled.namespaces) > 0 THEN ${a.stateIfEnrolled} ELSE 'ALLOW' END,
                  ${now}, ${now}, ${now}, ${a.ipAddress}, ${a.userAgent}, ${a.deviceId},
-                 ${a.custom === null ? null : JSON.stringify(a.custom)}::jsonb, ${a.scope}, ${a.redirectUrl}, ${a.locale}
+                 ${a.custom === null ? null : JSON.stringify(a.custom)}::jsonb,
+                 ${a.transaction === null ? null : JSON.stringify(a.transaction)}::jsonb, ${a.scope}, ${a.redirectUrl}, ${a.locale}
             FROM enrolled
           ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
           RETURNING ${ACTION_COLUMNS}, true AS created
@@ -95,7 +109,7 @@ export async function trackAction(db: Db, tenantId: string, action: NewAction, n
           UNION ALL
           SELECT ${ACTION_COLUMNS}, false AS created FROM actions a
            WHERE a.tenant_id = ${tenantId} AND a.idempotency_key = ${a.idempotencyKey} AND NOT EXISTS (SELECT 1 FROM inserted)
-        )
+        ), ${outboxCtes('created', tenantId, 'action.created', actionEventData(sql`inserted`), now)}
         SELECT found.*, enrolled.namespaces AS "enrolledNamespaces",
                COALESCE((SELECT username FROM upserted_user),
                         (SELECT u.username FROM users u WHERE u.tenant_id = ${tenantId} AND u.user_id = ${a.userId})) AS username
@@ -128,14 +142,50 @@ export async function setActionState(
 ): Promise<ActionRow | null> {
   const [row] = await queryRows<ActionRow>(
     db,
-    sql`UPDATE actions AS a SET
-          state_updated_at = CASE WHEN a.state = ${state} THEN a.state_updated_at ELSE ${now} END,
-          state = ${state}, updated_at = ${now}
-        WHERE a.tenant_id = ${tenantId} AND a.idempotency_key = ${key.idempotencyKey}
-          AND a.user_id = ${key.userId} AND a.action_code = ${key.actionCode}
-        RETURNING ${ACTION_COLUMNS}`,
+    sql`WITH before AS (
+          SELECT a.state FROM actions a
+           WHERE a.tenant_id = ${tenantId} AND a.idempotency_key = ${key.idempotencyKey}
+             AND a.user_id = ${key.userId} AND a.action_code = ${key.actionCode}
+        ), updated AS (
+          UPDATE actions AS a SET
+            state_updated_at = CASE WHEN a.state = ${state} THEN a.state_updated_at ELSE ${now} END,
+            state = ${state}, updated_at = ${now}
+          WHERE a.tenant_id = ${tenantId} AND a.idempotency_key = ${key.idempotencyKey}
+            AND a.user_id = ${key.userId} AND a.action_code = ${key.actionCode}
+          RETURNING ${ACTION_COLUMNS}
+        ), changed AS (
+          SELECT updated.*, before.state AS "previousState" FROM updated, before WHERE before.state <> updated.state
+        ), ${outboxCtes('changed', tenantId, 'action.state_changed', actionEventData(sql`changed`, sql`, 'previousState', x."previousState"`), now)}
+        SELECT * FROM updated`,
   )
   return row ?? null
+}
+
+/**
+ * Moves an action that could still be verified to CHALLENGE_FAILED (the action.verify webhook
+ * vetoed its approval). False when it was no longer verifiable.
+ */
+export async function failVerifiableAction(
+  db: Db,
+  tenantId: string,
+  key: { userId: string; actionCode: string; idempotencyKey: string },
+  verificationMethod: VerificationMethod,
+  now: Date,
+): Promise<boolean> {
+  const rows = await queryRows<{ one: number }>(
+    db,
+    sql`WITH before AS (
+          SELECT a.state FROM actions a WHERE a.tenant_id = ${tenantId} AND a.idempotency_key = ${key.idempotencyKey}
+        ), updated AS (
+          UPDATE actions AS a SET state = 'CHALLENGE_FAILED', state_updated_at = ${now}, updated_at = ${now},
+                 verification_method = ${verificationMethod}
+           WHERE a.tenant_id = ${tenantId} AND a.idempotency_key = ${key.idempotencyKey}
+             AND a.user_id = ${key.userId} AND a.action_code = ${key.actionCode} AND a.state IN ${VERIFIABLE_STATES}
+          RETURNING ${ACTION_COLUMNS}
+        ), ${outboxCtes('changed', tenantId, 'action.state_changed', actionEventData(sql`updated`, sql`, 'previousState', (SELECT state FROM before)`), now)}
+        SELECT 1 AS one FROM updated`,
+  )
+  return rows.length > 0
 }
 
 export interface ActionQuery {
@@ -238,8 +288,9 @@ export async function completeTokenVerification(
                  verified_by_credential_id = (SELECT credential_id FROM eligible)
            WHERE a.tenant_id = ${tenantId} AND a.idempotency_key = ${token.idempotencyKey}
              AND a.state IN ${VERIFIABLE_STATES} AND EXISTS (SELECT 1 FROM consumed)
-          RETURNING 1
-        ), ${touchedCte(tenantId, now, sql`updated`)}
+          RETURNING ${ACTION_COLUMNS}
+        ), ${touchedCte(tenantId, now, sql`updated`)},
+        ${outboxCtes('changed', tenantId, 'action.state_changed', actionEventData(sql`updated`, sql`, 'previousState', (SELECT state FROM act)`), now)}
         SELECT (SELECT credential_id FROM cred) AS "credentialId", (SELECT user_id FROM cred) AS "credentialUserId",
                (SELECT locked_until FROM cred) AS "lockedUntil", (SELECT state FROM act) AS "actionState",
                EXISTS (SELECT 1 FROM token_used) AS "tokenAlreadyUsed", EXISTS (SELECT 1 FROM consumed) AS consumed,
@@ -272,13 +323,14 @@ export async function completeDeviceVerification(
           SELECT ${tenantId}, ${Buffer.from(input.challengeNonce)}, ${input.challengeExpiresAt} FROM eligible
           ON CONFLICT DO NOTHING RETURNING 1
         ), inserted AS (
-          INSERT INTO actions (tenant_id, idempotency_key, user_id, action_code, state, state_updated_at, created_at,
+          INSERT INTO actions AS a (tenant_id, idempotency_key, user_id, action_code, state, state_updated_at, created_at,
                                updated_at, verification_method, verified_by_credential_id, scope)
           SELECT ${tenantId}, ${action.idempotencyKey}, eligible.user_id, ${action.actionCode}, 'CHALLENGE_SUCCEEDED',
                  ${now}, ${now}, ${now}, ${input.verificationMethod}, eligible.credential_id, ${action.scope}
             FROM eligible WHERE EXISTS (SELECT 1 FROM consumed)
-          RETURNING 1
-        ), ${touchedCte(tenantId, now, sql`inserted`)}
+          RETURNING ${ACTION_COLUMNS}
+        ), ${touchedCte(tenantId, now, sql`inserted`)},
+        ${outboxCtes('created', tenantId, 'action.created', actionEventData(sql`inserted`), now)}
         SELECT (SELECT credential_id FROM cred) AS "credentialId", (SELECT user_id FROM cred) AS "credentialUserId",
                (SELECT locked_until FROM cred) AS "lockedUntil", NULL AS "actionState", false AS "tokenAlreadyUsed",
                EXISTS (SELECT 1 FROM consumed) AS consumed, EXISTS (SELECT 1 FROM inserted) AS succeeded,

@@ -1,6 +1,15 @@
-import { sql } from 'drizzle-orm'
+import { sql, type SQL } from 'drizzle-orm'
 import type { ActionState, CredentialNamespace } from '@countersign/protocol'
 import { queryRows, type Db } from './database.ts'
+import { outboxCtes } from './outbox.ts'
+
+/** The data of authenticator webhook events, from a CTE returning credential rows as `c`. */
+function authenticatorEventData(from: string): SQL {
+  return sql`SELECT jsonb_build_object('userId', c.user_id, 'userAuthenticatorId', c.credential_id,
+      'verificationMethod', CASE c.namespace WHEN 'in-app' THEN 'IN_APP' WHEN 'push' THEN 'PUSH'
+                                             WHEN 'qr-code' THEN 'QR_CODE' ELSE 'DEVICE' END,
+      'deviceName', c.device_name, 'devicePlatform', c.device_platform) AS data FROM ${sql.raw(from)} c`
+}
 
 export interface CredentialRow {
   credentialId: string
@@ -77,13 +86,16 @@ export async function insertCredential(
     check(facts)
     const rows = await queryRows<CredentialRow>(
       t,
-      sql`INSERT INTO credentials AS c (tenant_id, credential_id, user_id, namespace, spki, spki_hash, device_name,
-                                       device_platform, push_token, user_authentication_required, created_at, verified_at)
-          VALUES (${tenantId}, ${credential.credentialId}, ${credential.userId}, ${credential.namespace},
-                  ${Buffer.from(credential.spki)}, ${Buffer.from(credential.spkiHash)}, ${credential.deviceName},
-                  ${credential.devicePlatform}, ${credential.pushToken}, ${credential.userAuthenticationRequired}, ${now}, ${now})
-          ON CONFLICT (tenant_id, spki_hash, namespace) DO NOTHING
-          RETURNING ${CREDENTIAL_COLUMNS}`,
+      sql`WITH inserted AS (
+            INSERT INTO credentials AS c (tenant_id, credential_id, user_id, namespace, spki, spki_hash, device_name,
+                                         device_platform, push_token, user_authentication_required, created_at, verified_at)
+            VALUES (${tenantId}, ${credential.credentialId}, ${credential.userId}, ${credential.namespace},
+                    ${Buffer.from(credential.spki)}, ${Buffer.from(credential.spkiHash)}, ${credential.deviceName},
+                    ${credential.devicePlatform}, ${credential.pushToken}, ${credential.userAuthenticationRequired}, ${now}, ${now})
+            ON CONFLICT (tenant_id, spki_hash, namespace) DO NOTHING
+            RETURNING *
+          ), ${outboxCtes('added', tenantId, 'authenticator.created', authenticatorEventData('inserted'), now)}
+          SELECT ${CREDENTIAL_COLUMNS} FROM inserted c`,
     )
     const [row] = rows
     return row ? { outcome: 'inserted', credential: row } : { outcome: 'duplicate_key' }
@@ -115,11 +127,14 @@ export async function listCredentials(db: Db, tenantId: string, userId: string):
   )
 }
 
-export async function deleteCredential(db: Db, tenantId: string, userId: string, credentialId: string): Promise<boolean> {
+export async function deleteCredential(db: Db, tenantId: string, userId: string, credentialId: string, now: Date): Promise<boolean> {
   const rows = await queryRows<{ credentialId: string }>(
     db,
-    sql`DELETE FROM credentials WHERE tenant_id = ${tenantId} AND user_id = ${userId} AND credential_id = ${credentialId}
-        RETURNING credential_id AS "credentialId"`,
+    sql`WITH deleted AS (
+          DELETE FROM credentials WHERE tenant_id = ${tenantId} AND user_id = ${userId} AND credential_id = ${credentialId}
+          RETURNING *
+        ), ${outboxCtes('removed', tenantId, 'authenticator.deleted', authenticatorEventData('deleted'), now)}
+        SELECT credential_id AS "credentialId" FROM deleted`,
   )
   return rows.length > 0
 }

@@ -63,6 +63,8 @@ export const users = pgTable(
     locale: text('locale'),
     createdAt: ts('created_at').notNull().defaultNow(),
     updatedAt: ts('updated_at').notNull().defaultNow(),
+    /** Set when the user reported a push request as not theirs; no push is sent until an operator clears it. */
+    pushBlockedAt: ts('push_blocked_at'),
   },
   (t) => [
     primaryKey({ columns: [t.tenantId, t.userId] }),
@@ -93,6 +95,12 @@ export const credentials = pgTable(
     expiresAt: ts('expires_at'),
     /** Consecutive failed signatures; reset by a good one. */
     failedAttempts: integer('failed_attempts').notNull().default(0),
+    /**
+     * The last nonce handed to this device to sign (push challenge fetch, push token update):
+     * those requests do not echo the message, so the server keeps it until used or expired.
+     */
+    signingNonce: bytea('signing_nonce'),
+    signingNonceExpiresAt: ts('signing_nonce_expires_at'),
     lockedUntil: ts('locked_until'),
   },
   (t) => [
@@ -120,6 +128,8 @@ export const actions = pgTable(
     userAgent: text('user_agent'),
     deviceId: text('device_id'),
     custom: jsonb('custom'),
+    /** [ext] Display fields of the transaction (amount, payee, …) a v2 signed decision covers. */
+    transaction: jsonb('transaction'),
     scope: text('scope').notNull(),
     redirectUrl: text('redirect_url'),
     locale: text('locale'),
@@ -155,4 +165,165 @@ export const usedTokens = pgTable(
     expiresAt: ts('expires_at').notNull(),
   },
   (t) => [primaryKey({ columns: [t.tenantId, t.jti] }), index('used_tokens_expires_idx').on(t.expiresAt)],
+)
+
+/**
+ * Per-action settings (PROTOCOL.md §4): whether answers must be v2 signed decisions, number
+ * matching, the synchronous action.verify webhook. Rules and outcomes join them later.
+ */
+export const actionConfigurations = pgTable(
+  'action_configurations',
+  {
+    tenantId: uuid('tenant_id')
+      .notNull()
+      .references(() => tenants.tenantId, { onDelete: 'cascade' }),
+    actionCode: text('action_code').notNull(),
+    settings: jsonb('settings').notNull().default(sql`'{}'::jsonb`),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.actionCode] })],
+)
+
+/**
+ * Push and QR-code challenges: unlike in-app ones they have a life of their own (a phone
+ * fetches, claims and answers them; a browser watches), so each is a row.
+ */
+export const challenges = pgTable(
+  'challenges',
+  {
+    tenantId: uuid('tenant_id').notNull(),
+    challengeId: text('challenge_id').notNull(),
+    kind: text('kind', { enum: ['push', 'qr'] }).notNull(),
+    /** Null for an anonymous QR login until a device claims it. */
+    userId: text('user_id'),
+    actionCode: text('action_code').notNull(),
+    /** The action answered; null for an anonymous QR login until it is approved. */
+    idempotencyKey: text('idempotency_key'),
+    state: text('state', { enum: ['pending', 'claimed', 'approved', 'denied'] }).notNull(),
+    /** Push sent to one device only. */
+    targetCredentialId: uuid('target_credential_id'),
+    /** The device that claimed (QR) or answered. */
+    credentialId: uuid('credential_id'),
+    /** SHA-256 of the QR browser's secret that lets it poll; the secret is shown once. */
+    deviceCodeHash: bytea('device_code_hash'),
+    /** Number matching: the code the initiating side shows and the phone must send back. */
+    verificationCode: text('verification_code'),
+    /** Where the request came from, shown to the phone. */
+    ipAddress: text('ip_address'),
+    userAgent: text('user_agent'),
+    deviceId: text('device_id'),
+    custom: jsonb('custom'),
+    deliveryResults: jsonb('delivery_results'),
+    /** Answer was a v2 signed decision. */
+    signatureVersion: integer('signature_version'),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    expiresAt: ts('expires_at').notNull(),
+    claimedAt: ts('claimed_at'),
+    answeredAt: ts('answered_at'),
+    /** When the initiating side was handed the token of an approval: once only. */
+    tokenIssuedAt: ts('token_issued_at'),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.challengeId] }),
+    index('challenges_user_idx').on(t.tenantId, t.userId, t.kind, t.createdAt.desc()),
+    index('challenges_expires_idx').on(t.expiresAt),
+    // Deleting a user deletes their challenges; an anonymous QR code (no user yet) is not checked.
+    foreignKey({ columns: [t.tenantId, t.userId], foreignColumns: [users.tenantId, users.userId] }).onDelete('cascade'),
+  ],
+)
+
+/** Built-in push senders per tenant; the configuration holds private keys and is sealed. */
+export const pushProviders = pgTable(
+  'push_providers',
+  {
+    tenantId: uuid('tenant_id')
+      .notNull()
+      .references(() => tenants.tenantId, { onDelete: 'cascade' }),
+    provider: text('provider', { enum: ['apns', 'fcm'] }).notNull(),
+    /** JSON configuration, AES-256-GCM sealed when COUNTERSIGN_ENCRYPTION_KEY is set. */
+    config: bytea('config').notNull(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.provider] })],
+)
+
+export const webhookEndpoints = pgTable(
+  'webhook_endpoints',
+  {
+    tenantId: uuid('tenant_id')
+      .notNull()
+      .references(() => tenants.tenantId, { onDelete: 'cascade' }),
+    webhookId: uuid('webhook_id').notNull(),
+    url: text('url').notNull(),
+    /** Signing secret, sealed like push configuration: the server must sign with it. */
+    secret: bytea('secret').notNull(),
+    /** Event types delivered; '*' for all. */
+    events: text('events').array().notNull(),
+    enabled: boolean('enabled').notNull().default(true),
+    description: text('description'),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.webhookId] })],
+)
+
+/** The outbox: events written in the same statement as the change that caused them. */
+export const webhookEvents = pgTable(
+  'webhook_events',
+  {
+    tenantId: uuid('tenant_id').notNull(),
+    eventId: uuid('event_id').notNull(),
+    type: text('type').notNull(),
+    data: jsonb('data').notNull(),
+    createdAt: ts('created_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.eventId] }), index('webhook_events_created_idx').on(t.createdAt)],
+)
+
+/** One event to one endpoint: retried with back-off until delivered or given up. */
+export const webhookDeliveries = pgTable(
+  'webhook_deliveries',
+  {
+    tenantId: uuid('tenant_id').notNull(),
+    webhookId: uuid('webhook_id').notNull(),
+    eventId: uuid('event_id').notNull(),
+    state: text('state', { enum: ['pending', 'delivered', 'failed'] }).notNull(),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: ts('next_attempt_at').notNull(),
+    lastAttemptAt: ts('last_attempt_at'),
+    lastStatus: integer('last_status'),
+    lastError: text('last_error'),
+    deliveredAt: ts('delivered_at'),
+    createdAt: ts('created_at').notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.webhookId, t.eventId] }),
+    index('webhook_deliveries_due_idx').on(t.nextAttemptAt).where(sql`state = 'pending'`),
+    index('webhook_deliveries_endpoint_idx').on(t.tenantId, t.webhookId, t.createdAt.desc()),
+    foreignKey({ columns: [t.tenantId, t.webhookId], foreignColumns: [webhookEndpoints.tenantId, webhookEndpoints.webhookId] }).onDelete(
+      'cascade',
+    ),
+  ],
+)
+
+/** Every attempt, for an endpoint's delivery log. */
+export const webhookAttempts = pgTable(
+  'webhook_attempts',
+  {
+    tenantId: uuid('tenant_id').notNull(),
+    webhookId: uuid('webhook_id').notNull(),
+    eventId: uuid('event_id').notNull(),
+    attempt: integer('attempt').notNull(),
+    attemptedAt: ts('attempted_at').notNull(),
+    status: integer('status'),
+    error: text('error'),
+    durationMs: integer('duration_ms').notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.webhookId, t.eventId, t.attempt] }),
+    foreignKey({ columns: [t.tenantId, t.webhookId], foreignColumns: [webhookEndpoints.tenantId, webhookEndpoints.webhookId] }).onDelete(
+      'cascade',
+    ),
+  ],
 )

@@ -7,8 +7,16 @@ export interface TenantRow {
   name: string
   keySecret: Uint8Array
   settings: unknown
+  /** Per-action settings by action code (action_configurations), read with the tenant. */
+  actionSettings?: Record<string, unknown> | null
+  /** Whether an enabled webhook endpoint exists: only then is there delivery work to wake. */
+  hasWebhooks?: boolean
   createdAt: Date
 }
+
+const ACTION_SETTINGS = sql`(SELECT jsonb_object_agg(ac.action_code, ac.settings) FROM action_configurations ac
+   WHERE ac.tenant_id = t.tenant_id) AS "actionSettings",
+  EXISTS (SELECT 1 FROM webhook_endpoints w WHERE w.tenant_id = t.tenant_id AND w.enabled) AS "hasWebhooks"`
 
 export interface ApiKeyRow {
   keyId: string
@@ -43,8 +51,32 @@ export async function insertTenant(
 }
 
 export async function findTenant(db: Db, tenantId: string): Promise<TenantRow | null> {
-  const [row] = await db.select().from(tenants).where(eq(tenants.tenantId, tenantId))
-  return row ?? null
+  const [row] = await queryRows<TenantRow>(
+    db,
+    sql`SELECT t.tenant_id AS "tenantId", t.name, t.key_secret AS "keySecret", t.settings, t.created_at AS "createdAt",
+               ${ACTION_SETTINGS}
+          FROM tenants t WHERE t.tenant_id = ${tenantId}`,
+  )
+  return row ? { ...row, createdAt: new Date(row.createdAt) } : null
+}
+
+/** Sets an action code's settings (replacing them); the tenant's nodes see it within their cache time. */
+export async function upsertActionSettings(db: Db, tenantId: string, actionCode: string, settings: unknown, now: Date): Promise<void> {
+  await queryRows(
+    db,
+    sql`INSERT INTO action_configurations (tenant_id, action_code, settings, created_at, updated_at)
+        VALUES (${tenantId}, ${actionCode}, ${JSON.stringify(settings)}::jsonb, ${now}, ${now})
+        ON CONFLICT (tenant_id, action_code) DO UPDATE SET settings = EXCLUDED.settings, updated_at = EXCLUDED.updated_at`,
+  )
+}
+
+/** Changes a tenant's settings by merging `change` into them. */
+export async function mergeTenantSettings(db: Db, tenantId: string, change: Record<string, unknown>): Promise<boolean> {
+  const rows = await queryRows<{ one: number }>(
+    db,
+    sql`UPDATE tenants SET settings = settings || ${JSON.stringify(change)}::jsonb WHERE tenant_id = ${tenantId} RETURNING 1 AS one`,
+  )
+  return rows.length > 0
 }
 
 export async function listTenants(db: Db): Promise<Array<Omit<TenantRow, 'keySecret'>>> {
@@ -113,6 +145,8 @@ export async function findKeyWithTenant(
     name: string
     keySecret: Uint8Array
     settings: unknown
+    actionSettings: Record<string, unknown> | null
+    hasWebhooks: boolean
     createdAt: Date
     keyType: string
     secretHash: Uint8Array
@@ -121,7 +155,7 @@ export async function findKeyWithTenant(
     db,
     sql`SELECT t.tenant_id AS "tenantId", t.name, t.key_secret AS "keySecret", t.settings,
                t.created_at AS "createdAt", k.type AS "keyType", k.secret_hash AS "secretHash",
-               k.revoked_at AS "revokedAt"
+               k.revoked_at AS "revokedAt", ${ACTION_SETTINGS}
           FROM api_keys k JOIN tenants t ON t.tenant_id = k.tenant_id
          WHERE k.tenant_id = ${tenantId} AND k.key_id = ${keyId}`,
   )

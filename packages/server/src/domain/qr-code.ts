@@ -1,0 +1,127 @@
+import type {
+  ClaimChallengeRequest,
+  ClaimChallengeResponse,
+  CredentialNamespace,
+  QrChallengeRequest,
+  QrChallengeResponse,
+  VerifyQrResponse,
+} from '@countersign/protocol'
+import { timingSafeEqual } from 'node:crypto'
+import * as repo from '../storage/challenges-repo.ts'
+import { iso } from './actions.ts'
+import type { ClientCaller } from './client-auth.ts'
+import { now, type Deps } from './deps.ts'
+import { publicKeyFromBody, refuseIfLocked, requireDeviceSignature, signatureBytes } from './device-keys.ts'
+import { ApiError } from './errors.ts'
+import { ANSWERING_NAMESPACES, refusalFor } from './answers.ts'
+import { announce, hashDeviceCode, initiatorView, newChallengeId, newDeviceCode, newVerificationCode } from './out-of-band.ts'
+import type { RequestOrigin } from './push.ts'
+import type { TenantContext } from './tenants.ts'
+
+/**
+ * Creates a QR-code challenge for a browser to show. With a token it is bound to the token's
+ * action and user; with only the tenant ID it is an anonymous login that the claiming device's
+ * user completes. The `deviceCode` is the browser's secret for polling; only its hash is kept.
+ */
+export async function createQrChallenge(
+  deps: Deps,
+  caller: ClientCaller,
+  request: QrChallengeRequest,
+  origin: RequestOrigin,
+): Promise<QrChallengeResponse> {
+  const { tenant, token } = caller
+  if (token && request.action !== undefined && request.action !== token.other.actionCode) {
+    throw new ApiError('invalid_request', 'action differs from the action of the token')
+  }
+  const actionCode = token?.other.actionCode ?? request.action
+  if (!actionCode) throw new ApiError('invalid_request', 'Name the action when calling without a token')
+  const at = now(deps)
+  const { deviceCode, hash } = newDeviceCode()
+  const verificationCode = tenant.actionSettings(actionCode).numberMatching ? newVerificationCode(tenant.settings.numberMatchingDigits) : null
+  const row = await repo.insertQrChallenge(
+    deps.db,
+    tenant.tenantId,
+    {
+      challengeId: newChallengeId(),
+      userId: token?.sub ?? null,
+      actionCode,
+      idempotencyKey: token?.other.idempotencyKey ?? null,
+      deviceCodeHash: hash,
+      verificationCode,
+      ipAddress: origin.ipAddress,
+      userAgent: origin.userAgent,
+      custom: request.custom ?? null,
+      expiresAt: new Date(at.getTime() + tenant.settings.qrChallengeTtlSeconds * 1000),
+    },
+    at,
+  )
+  return {
+    challengeId: row.challengeId,
+    expiresAt: iso(row.expiresAt),
+    deviceCode,
+    ...(verificationCode ? { verificationCode } : {}),
+  }
+}
+
+/** The browser polls its QR challenge with the device code it was given. */
+export async function verifyQr(deps: Deps, tenant: TenantContext, request: { challengeId: string; deviceCode: string }): Promise<VerifyQrResponse> {
+  const row = await findQrForBrowser(deps, tenant, request.challengeId, request.deviceCode)
+  const view = await initiatorView(deps, tenant, row)
+  return {
+    isClaimed: view.isClaimed,
+    isConsumed: view.isConsumed,
+    isVerified: view.isVerified,
+    ...(view.accessToken ? { accessToken: view.accessToken } : {}),
+    state: view.state,
+  }
+}
+
+/** The challenge, if `deviceCode` is its browser's secret (compared in constant time). */
+export async function findQrForBrowser(deps: Deps, tenant: TenantContext, challengeId: string, deviceCode: string): Promise<repo.ChallengeWithAction> {
+  const row = await repo.findChallenge(deps.db, tenant.tenantId, challengeId)
+  const stored = row?.deviceCodeHash ? Buffer.from(row.deviceCodeHash) : null
+  if (!row || row.kind !== 'qr' || !stored || stored.length !== 32 || !timingSafeEqual(stored, hashDeviceCode(deviceCode))) {
+    throw new ApiError('invalid_challenge')
+  }
+  return row
+}
+
+/**
+ * A device claims a scanned QR code: it signed the challenge ID. The browser may then hide the
+ * code. The device learns where the request comes from and what it is for.
+ */
+export async function claimQrChallenge(
+  deps: Deps,
+  tenant: TenantContext,
+  namespace: CredentialNamespace,
+  request: ClaimChallengeRequest,
+): Promise<ClaimChallengeResponse> {
+  const key = publicKeyFromBody(request.publicKey)
+  const namespaces = namespace === 'device' ? ['device' as const] : ANSWERING_NAMESPACES.qr
+  await requireDeviceSignature(deps, tenant, key, namespaces, [request.challengeId], signatureBytes(request.signature))
+  const at = now(deps)
+  const outcome = await repo.claimQrChallenge(deps.db, tenant.tenantId, request.challengeId, key.spkiHash, namespaces, at)
+  if (!outcome.claimed) {
+    if (!outcome.credentialId) throw new ApiError('invalid_credential', 'No credential holds this key')
+    refuseIfLocked(outcome.lockedUntil, deps.clock())
+    const row = await repo.findChallenge(deps.db, tenant.tenantId, request.challengeId)
+    throw refusalFor(row, outcome.credentialUserId, 'qr', deps.clock())
+  }
+  announce(deps, tenant, request.challengeId)
+  const row = (await repo.findChallenge(deps.db, tenant.tenantId, request.challengeId))!
+  const settings = tenant.actionSettings(row.actionCode)
+  return {
+    success: true,
+    userId: row.userId!,
+    ...(row.ipAddress ? { ipAddress: row.ipAddress } : {}),
+    ...(row.userAgent ? { userAgent: row.userAgent } : {}),
+    actionCode: row.actionCode,
+    ...(row.idempotencyKey ? { idempotencyKey: row.idempotencyKey } : {}),
+    ...(row.custom ? { custom: row.custom } : {}),
+    ...(row.transaction ? { transaction: row.transaction } : {}),
+    verificationCodeRequired: row.verificationCode !== null,
+    signedDecisionRequired: settings.requireSignedDecision,
+    challengeExpiresAt: iso(row.expiresAt),
+  }
+}
+

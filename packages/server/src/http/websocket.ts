@@ -1,0 +1,157 @@
+// The browser SDK's default QR mode: a WebSocket at {origin}/ws-v1-challenge (PROTOCOL.md §3,
+// "What the existing browser SDK relies on"). The page authenticates with a subprotocol, asks
+// for QR challenges, and hears their state changes.
+import websocket, { type WebSocket } from '@fastify/websocket'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { z } from 'zod'
+import { ActionCode, CustomData, type OutOfBandState } from '@countersign/protocol'
+import { authenticateClient, type ClientCaller } from '../domain/client-auth.ts'
+import type { Deps } from '../domain/deps.ts'
+import { ApiError } from '../domain/errors.ts'
+import { initiatorView } from '../domain/out-of-band.ts'
+import * as qr from '../domain/qr-code.ts'
+import { findChallenge } from '../storage/challenges-repo.ts'
+
+const PROTOCOL = 'authsignal-ws'
+const TENANT_PREFIX = 'x.authsignal.tenant.'
+const TOKEN_PREFIX = 'x.authsignal.token.'
+/** The page is silent for up to 9 minutes between refreshes; ping frames keep proxies from closing it. */
+const PING_MS = 30_000
+/** The SDK creates one challenge on open and one per 9-minute refresh: a page never needs more often. */
+const MIN_CREATE_INTERVAL_MS = 1000
+const MAX_CHALLENGES_PER_SOCKET = 200
+const MAX_WATCHED = 5
+const RECHECK_MS = 5000
+
+const CreateChallengeMessage = z.object({
+  type: z.literal('CREATE_CHALLENGE'),
+  data: z.object({ challengeType: z.literal('QR_CODE'), actionCode: ActionCode.optional(), custom: CustomData.optional() }),
+})
+
+/** Registers the WebSocket plugin and the /ws-v1-challenge route. */
+export function websocketRoutes(deps: Deps) {
+  return async function routes(app: FastifyInstance): Promise<void> {
+    await app.register(websocket, {
+      options: {
+        maxPayload: 16 * 1024,
+        // The browser drops the connection unless the server selects one of its subprotocols.
+        handleProtocols: (protocols: Set<string>) => (protocols.has(PROTOCOL) ? PROTOCOL : false),
+      },
+    })
+    app.get('/ws-v1-challenge', { websocket: true, schema: { hide: true } }, (socket, request) => {
+      void serve(deps, socket, request)
+    })
+  }
+}
+
+/** Who the page is, from the subprotocols it offered: a token, or the tenant ID. */
+async function callerFromProtocols(deps: Deps, header: string | undefined): Promise<ClientCaller> {
+  const offered = (header ?? '').split(',').map((p) => p.trim())
+  const token = offered.find((p) => p.startsWith(TOKEN_PREFIX))?.slice(TOKEN_PREFIX.length)
+  if (token) return authenticateClient(deps, `Bearer ${token}`, undefined)
+  const tenantId = offered.find((p) => p.startsWith(TENANT_PREFIX))?.slice(TENANT_PREFIX.length)
+  if (tenantId) return authenticateClient(deps, `Basic ${Buffer.from(`${tenantId}:`).toString('base64')}`, undefined)
+  throw new ApiError('unauthorized')
+}
+
+async function serve(deps: Deps, socket: WebSocket, request: FastifyRequest): Promise<void> {
+  // Messages that arrive while the caller is being authenticated wait for it.
+  const queued: string[] = []
+  const early = (data: unknown) => queued.push(String(data))
+  socket.on('message', early)
+  let caller: ClientCaller
+  try {
+    caller = await callerFromProtocols(deps, request.headers['sec-websocket-protocol'])
+  } catch (error) {
+    request.log.info({ code: error instanceof ApiError ? error.code : 'internal_error' }, 'websocket refused')
+    socket.close(4401, 'unauthorized')
+    return
+  }
+  socket.off('message', early)
+
+  const watched = new Map<string, { stop: () => void; last: OutOfBandState }>()
+  let created = 0
+  let lastCreate = 0
+  const userAgent = request.headers['user-agent']
+  const origin = { ipAddress: request.ip, userAgent: typeof userAgent === 'string' ? userAgent.slice(0, 1024) : null }
+
+  const send = (message: unknown) => {
+    if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(message))
+  }
+
+  const report = async (challengeId: string): Promise<void> => {
+    const entry = watched.get(challengeId)
+    if (!entry) return
+    const row = await findChallenge(deps.db, caller.tenant.tenantId, challengeId)
+    if (!row) return stopWatching(challengeId)
+    const view = await initiatorView(deps, caller.tenant, row)
+    if (view.state === entry.last && !view.accessToken) return
+    entry.last = view.state
+    // The SDK knows no `expired` state: an expired code is simply replaced at the next refresh.
+    if (view.state === 'expired') return stopWatching(challengeId)
+    send({ type: 'STATE_CHANGE', data: { challengeId, state: view.state, ...(view.accessToken ? { accessToken: view.accessToken } : {}) } })
+    if (view.state === 'approved' || view.state === 'rejected') stopWatching(challengeId)
+  }
+
+  const stopWatching = (challengeId: string) => {
+    watched.get(challengeId)?.stop()
+    watched.delete(challengeId)
+  }
+
+  const handle = async (raw: string): Promise<void> => {
+    let parsed: z.infer<typeof CreateChallengeMessage>
+    try {
+      parsed = CreateChallengeMessage.parse(JSON.parse(raw))
+    } catch {
+      return // The SDK ignores what it does not understand; so do we.
+    }
+    const at = deps.clock()
+    if (created >= MAX_CHALLENGES_PER_SOCKET || at - lastCreate < MIN_CREATE_INTERVAL_MS) {
+      socket.close(4429, 'too many challenges')
+      return
+    }
+    created++
+    lastCreate = at
+    const challenge = await qr.createQrChallenge(deps, caller, { action: parsed.data.actionCode, custom: parsed.data.custom }, origin)
+    // A refreshed page forgets its older codes; keep watching only the newest few.
+    while (watched.size >= MAX_WATCHED) stopWatching(watched.keys().next().value!)
+    const stopWatch = deps.challengeWatch.watch(caller.tenant.tenantId, challenge.challengeId, () => {
+      report(challenge.challengeId).catch((error: unknown) => request.log.warn({ err: error }, 'websocket state read failed'))
+    })
+    watched.set(challenge.challengeId, { stop: stopWatch, last: 'unclaimed' })
+    send({
+      type: 'CHALLENGE_CREATED',
+      data: {
+        challengeId: challenge.challengeId,
+        challengeType: 'QR_CODE',
+        expiresAt: challenge.expiresAt,
+        state: 'unclaimed',
+        ...(challenge.verificationCode ? { verificationCode: challenge.verificationCode } : {}),
+      },
+    })
+  }
+
+  // Messages are handled one at a time, in order: each CREATE_CHALLENGE gets its CHALLENGE_CREATED.
+  let chain = Promise.resolve()
+  const onMessage = (data: unknown) => {
+    chain = chain
+      .then(() => handle(String(data)))
+      .catch((error: unknown) => {
+        request.log.warn({ err: error }, 'websocket message failed')
+        socket.close(1011, 'server error')
+      })
+  }
+  socket.on('message', onMessage)
+  for (const message of queued) onMessage(message)
+
+  const ping = setInterval(() => socket.ping(), PING_MS)
+  // A notification may be missed (another node's listener reconnecting): look again now and then.
+  const recheck = setInterval(() => {
+    for (const challengeId of watched.keys()) void report(challengeId).catch(() => undefined)
+  }, RECHECK_MS)
+  socket.on('close', () => {
+    clearInterval(ping)
+    clearInterval(recheck)
+    for (const challengeId of [...watched.keys()]) stopWatching(challengeId)
+  })
+}
