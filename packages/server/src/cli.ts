@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander'
 import { VERSION } from './app.ts'
+import { registerOperatorCommands } from './cli-operations.ts'
 import { ConfigError, loadConfig, type Config } from './config.ts'
 import type { Deps } from './domain/deps.ts'
 import { ApiError } from './domain/errors.ts'
@@ -119,6 +120,8 @@ keys
       process.stdout.write(`Revoked key ${keyId}.\n`)
     }),
   )
+
+registerOperatorCommands(program, { withDeps, print, fail })
 
 function configOrExit(): Config {
   try {

@@ -5,7 +5,7 @@ import type { Config } from './config.ts'
 import type { Deps } from './domain/deps.ts'
 import { createTenant, prepareTenantSecrets, TenantDirectory } from './domain/tenants.ts'
 import { ChallengeWatch } from './domain/challenge-watch.ts'
-import { PushDirectory } from './domain/push-delivery.ts'
+import { PushDirectory, type PushSenderOptions } from './domain/push-delivery.ts'
 import { FailureThrottle } from './domain/throttle.ts'
 import { WebhookDispatcher } from './domain/webhooks.ts'
 import { createLogger } from './logger.ts'
@@ -49,7 +49,13 @@ export async function openDeps(config: Config, log: Logger, clock: () => number 
   return depsFor(config, database, log, clock)
 }
 
-export function depsFor(config: Config, database: Database, log: Logger, clock: () => number = Date.now): Deps {
+/** What tests replace: outgoing HTTP, and where the push senders connect. */
+export interface DepsOverrides {
+  fetch?: typeof fetch
+  pushSenderOptions?: PushSenderOptions
+}
+
+export function depsFor(config: Config, database: Database, log: Logger, clock: () => number = Date.now, overrides: DepsOverrides = {}): Deps {
   const tenants = new TenantDirectory(database.db, {
     issuer: config.COUNTERSIGN_PUBLIC_URL,
     keyCacheMs: config.KEY_CACHE_MS,
@@ -67,9 +73,9 @@ export function depsFor(config: Config, database: Database, log: Logger, clock: 
     tenants,
     apiKeyFailures,
     challengeWatch: new ChallengeWatch(),
-    push: new PushDirectory(database.db, { encryptionKey: config.COUNTERSIGN_ENCRYPTION_KEY, log }),
-    webhooks: new WebhookDispatcher({ db: database.db, config, log, clock }),
-    fetch: globalThis.fetch,
+    push: new PushDirectory(database.db, { encryptionKey: config.COUNTERSIGN_ENCRYPTION_KEY, log, senderOptions: overrides.pushSenderOptions }),
+    webhooks: new WebhookDispatcher({ db: database.db, config, log, clock, fetch: overrides.fetch }),
+    fetch: overrides.fetch ?? globalThis.fetch,
     clock,
     log,
   }

@@ -1,13 +1,19 @@
 import type { DeliveryResult as WireDeliveryResult } from '@countersign/protocol'
 import type { Logger } from 'pino'
 import { readSecret, storeSecret } from '../crypto/stored-secret.ts'
-import { ApnsConfig, ApnsSender } from '../push/apns.ts'
-import { FcmConfig, FcmSender } from '../push/fcm.ts'
+import { ApnsConfig, ApnsSender, type ApnsSenderOptions } from '../push/apns.ts'
+import { FcmConfig, FcmSender, type FcmSenderOptions } from '../push/fcm.ts'
 import type { PushMessage, PushProvider, PushSender } from '../push/sender.ts'
 import type { PushDevice } from '../storage/challenges-repo.ts'
 import type { Db } from '../storage/database.ts'
 import * as repo from '../storage/push-providers-repo.ts'
 import { ApiError } from './errors.ts'
+
+/** Connection options of the senders: where they connect (tests point them at loopback) and time limits. */
+export interface PushSenderOptions {
+  apns?: ApnsSenderOptions
+  fcm?: FcmSenderOptions
+}
 
 /** How long a node reuses a tenant's senders before checking for a changed configuration. */
 const CONFIG_TTL_MS = 5000
@@ -45,10 +51,12 @@ export class PushDirectory {
   readonly #db: Db
   readonly #encryptionKey: Uint8Array | undefined
   readonly #log: Logger
+  readonly #senderOptions: PushSenderOptions
   readonly #tenants = new Map<string, { checkedAt: number; senders: Map<PushProvider, { sender: PushSender; version: number }> }>()
 
-  constructor(db: Db, options: { encryptionKey: Uint8Array | undefined; log: Logger }) {
+  constructor(db: Db, options: { encryptionKey: Uint8Array | undefined; log: Logger; senderOptions?: PushSenderOptions | undefined }) {
     this.#db = db
+    this.#senderOptions = options.senderOptions ?? {}
     this.#encryptionKey = options.encryptionKey
     this.#log = options.log
   }
@@ -112,7 +120,9 @@ export class PushDirectory {
 
   #build(tenantId: string, row: repo.PushProviderRow): PushSender {
     const json: unknown = JSON.parse(readSecret(row.config, configContext(tenantId, row.provider), this.#encryptionKey).toString('utf8'))
-    return row.provider === 'apns' ? new ApnsSender(ApnsConfig.parse(json)) : new FcmSender(FcmConfig.parse(json))
+    return row.provider === 'apns'
+      ? new ApnsSender(ApnsConfig.parse(json), this.#senderOptions.apns)
+      : new FcmSender(FcmConfig.parse(json), this.#senderOptions.fcm)
   }
 }
 

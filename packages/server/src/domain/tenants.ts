@@ -304,3 +304,26 @@ export class WrongEncryptionKeyError extends Error {
     super('COUNTERSIGN_ENCRYPTION_KEY does not open the tenant secrets in this database. Start with the key they were encrypted under.')
   }
 }
+
+/**
+ * Changes some of a tenant's settings; each value is checked against TenantSettings and an
+ * unknown name is refused. Returns the settings now in force.
+ */
+export async function updateTenantSettings(db: Db, tenantId: string, change: Record<string, unknown>): Promise<TenantSettings> {
+  const parsed = TenantSettings.partial().strict().safeParse(change)
+  if (!parsed.success) {
+    throw new ApiError('invalid_request', `Invalid settings: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(settings)'}: ${i.message}`).join('; ')}`)
+  }
+  if (!(await repo.mergeTenantSettings(db, tenantId, parsed.data))) throw new ApiError('not_found', 'No such tenant')
+  const row = await repo.findTenant(db, tenantId)
+  return TenantSettings.parse(row?.settings ?? {})
+}
+
+/** Sets an action code's own settings (replacing earlier ones); absent fields inherit the tenant's. */
+export async function configureAction(db: Db, tenantId: string, actionCode: string, settings: ActionSettings, now: Date): Promise<ActionSettings> {
+  const parsed = ActionSettings.strict().safeParse(settings)
+  if (!parsed.success) throw new ApiError('invalid_request', `Invalid action settings: ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`)
+  if (!(await repo.findTenant(db, tenantId))) throw new ApiError('not_found', 'No such tenant')
+  await repo.upsertActionSettings(db, tenantId, actionCode, parsed.data, now)
+  return parsed.data
+}

@@ -98,19 +98,27 @@ export async function createPushChallenge(
   return db.transaction(async (tx) => {
     const t = tx as unknown as Db
     const c = challenge
-    const [facts] = await queryRows<{ pushBlocked: boolean; actionState: ActionState | null; pending: number; lastHour: number }>(
+    // Lock first, count after: in READ COMMITTED each statement takes a new snapshot, so the
+    // counts below see every challenge committed by whoever held the lock before us. (Counted in
+    // the locking statement itself, they would come from the snapshot taken before the wait.)
+    const [locked] = await queryRows<{ pushBlocked: boolean }>(
       t,
-      sql`SELECT u.push_blocked_at IS NOT NULL AS "pushBlocked",
-                 (SELECT a.state FROM actions a WHERE a.tenant_id = u.tenant_id AND a.idempotency_key = ${c.idempotencyKey}
+      sql`SELECT u.push_blocked_at IS NOT NULL AS "pushBlocked" FROM users u
+           WHERE u.tenant_id = ${tenantId} AND u.user_id = ${c.userId} FOR UPDATE`,
+    )
+    if (!locked) return { outcome: 'no_user' }
+    const [facts] = await queryRows<{ actionState: ActionState | null; pending: number; lastHour: number }>(
+      t,
+      sql`SELECT (SELECT a.state FROM actions a WHERE a.tenant_id = u.tenant_id AND a.idempotency_key = ${c.idempotencyKey}
                      AND a.user_id = u.user_id AND a.action_code = ${c.actionCode}) AS "actionState",
                  (SELECT count(*)::int FROM challenges ch WHERE ch.tenant_id = u.tenant_id AND ch.user_id = u.user_id
                      AND ch.kind = 'push' AND ch.state = 'pending' AND ch.expires_at > ${now}) AS pending,
                  (SELECT count(*)::int FROM challenges ch WHERE ch.tenant_id = u.tenant_id AND ch.user_id = u.user_id
                      AND ch.kind = 'push' AND ch.created_at > ${new Date(now.getTime() - 3_600_000)}) AS "lastHour"
-            FROM users u WHERE u.tenant_id = ${tenantId} AND u.user_id = ${c.userId} FOR UPDATE`,
+            FROM users u WHERE u.tenant_id = ${tenantId} AND u.user_id = ${c.userId}`,
     )
     if (!facts) return { outcome: 'no_user' }
-    if (facts.pushBlocked) return { outcome: 'push_blocked' }
+    if (locked.pushBlocked) return { outcome: 'push_blocked' }
     if (facts.actionState === null) return { outcome: 'no_action' }
     if (facts.actionState !== 'ALLOW' && facts.actionState !== 'CHALLENGE_REQUIRED') return { outcome: 'action_state', state: facts.actionState }
     if (facts.pending >= limits.maxPending) return { outcome: 'too_many_pending' }

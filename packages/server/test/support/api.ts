@@ -76,7 +76,13 @@ export interface TenantApi {
    */
   enroll(
     userId: string,
-    options?: { device?: TestDevice; namespace?: 'in-app' | 'device'; approvedBy?: TestDevice },
+    options?: {
+      device?: TestDevice
+      namespace?: 'in-app' | 'device' | 'push' | 'qr-code'
+      approvedBy?: TestDevice
+      pushToken?: string
+      devicePlatform?: string
+    },
   ): Promise<{ device: TestDevice; credential: { userAuthenticatorId: string; userId: string } & Record<string, unknown> }>
   challenge(authorization: string, action?: string): Promise<string>
   verify(authorization: string, challengeId: string, device: TestDevice, signature?: string): Promise<Response>
@@ -111,7 +117,8 @@ export function tenantApi(h: Harness, tenant: CreatedTenant): TenantApi {
       const added = await api.client('POST', `/v1/client/user-authenticators/${options.namespace ?? 'in-app'}`, bearer(token), {
         publicKey: device.publicKey,
         deviceName: 'Pixel 8',
-        devicePlatform: 'android',
+        devicePlatform: options.devicePlatform ?? 'android',
+        ...(options.pushToken ? { pushToken: options.pushToken } : {}),
       })
       return { device, credential: expectClientOk(added) }
     },

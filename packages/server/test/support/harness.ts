@@ -8,7 +8,7 @@ import { loadConfig } from '../../src/config.ts'
 import type { Deps } from '../../src/domain/deps.ts'
 import { createTenant, type CreatedTenant, type TenantSettings } from '../../src/domain/tenants.ts'
 import { createLogger } from '../../src/logger.ts'
-import { depsFor } from '../../src/main.ts'
+import { depsFor, type DepsOverrides } from '../../src/main.ts'
 import { openDatabase, type Database } from '../../src/storage/database.ts'
 
 let shared: Promise<Database> | undefined
@@ -56,7 +56,10 @@ export interface Harness {
  * An app on the run's database. `logLines`, when given, receives every log line (and the
  * level defaults to trace) so a test can inspect what the server logs.
  */
-export async function createHarness(env: Record<string, string> = {}, options: { logLines?: string[] } = {}): Promise<Harness> {
+export async function createHarness(
+  env: Record<string, string> = {},
+  options: { logLines?: string[]; overrides?: DepsOverrides } = {},
+): Promise<Harness> {
   const database = await testDatabase()
   const clock = testClock()
   const level = options.logLines ? 'trace' : 'silent'
@@ -76,7 +79,7 @@ export async function createHarness(env: Record<string, string> = {}, options: {
         },
       })
     : undefined
-  const deps = depsFor(config, database, createLogger(config.LOG_LEVEL, sink), clock)
+  const deps = depsFor(config, database, createLogger(config.LOG_LEVEL, sink), clock, options.overrides)
   const app = await createApp(deps)
   await app.ready()
   return {
@@ -86,7 +89,10 @@ export async function createHarness(env: Record<string, string> = {}, options: {
     database,
     newTenant: (settings) => createTenant(database.db, 'Test tenant', settings, config.COUNTERSIGN_ENCRYPTION_KEY),
     inject: (options) => app.inject(options),
-    close: () => app.close(),
+    close: async () => {
+      await app.close()
+      await deps.push.close()
+    },
   }
 }
 
