@@ -4,6 +4,7 @@ import swaggerUi from '@fastify/swagger-ui'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod'
 import type { Deps } from './domain/deps.ts'
+import { endChallengeStreams } from './http/challenge-stream.ts'
 import { clientApiRoutes } from './http/client-api.ts'
 import { frameworkErrorHandler, installErrorHandling } from './http/errors.ts'
 import { serverApiRoutes } from './http/server-api.ts'
@@ -69,6 +70,8 @@ export async function createApp(deps: Deps): Promise<FastifyInstance> {
 
   await app.register(systemRoutes(deps))
   await app.register(serverApiRoutes(deps))
+  // Shutdown ends open challenge streams rather than waiting up to their lifetime for them.
+  app.addHook('preClose', async () => endChallengeStreams(deps))
   await app.register(clientApiRoutes(deps), { prefix: '/v1/client' })
   await app.register(websocketRoutes(deps))
   return app

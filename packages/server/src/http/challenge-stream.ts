@@ -40,6 +40,8 @@ export async function streamChallenge(
     'x-request-id': request.id,
     // Tell nginx-style proxies not to buffer the stream.
     'x-accel-buffering': 'no',
+    // A stream's connection is not reused: it closes with the stream, so nothing lingers.
+    connection: 'close',
   })
   const send = (view: StreamedView) => raw.write(`event: state\ndata: ${JSON.stringify(view.body)}\n\n`)
   send(last)
@@ -78,6 +80,7 @@ export async function streamChallenge(
   const recheck = setInterval(() => void refresh(), RECHECK_MS)
   const keepalive = setInterval(() => raw.write(': keepalive\n\n'), KEEPALIVE_MS)
   const deadline = setTimeout(() => close(), MAX_STREAM_MS)
+  const untrack = trackStream(deps, close)
   function close(): void {
     if (closed) return
     closed = true
@@ -85,7 +88,26 @@ export async function streamChallenge(
     clearInterval(recheck)
     clearInterval(keepalive)
     clearTimeout(deadline)
+    untrack()
     raw.end()
+    // The client may have gone: make sure the socket does not outlive the stream.
+    raw.once('finish', () => raw.socket?.destroySoon())
+    if (raw.socket?.destroyed === false && !raw.writable) raw.socket.destroy()
   }
   raw.on('close', close)
+}
+
+// Open streams per app (keyed by its deps), so closing the app ends them instead of waiting for them.
+const openStreams = new WeakMap<object, Set<() => void>>()
+
+function trackStream(owner: object, close: () => void): () => void {
+  let set = openStreams.get(owner)
+  if (!set) openStreams.set(owner, (set = new Set()))
+  set.add(close)
+  return () => set.delete(close)
+}
+
+/** Ends every open challenge stream of the app built on `deps`; call it from its preClose hook. */
+export function endChallengeStreams(deps: object): void {
+  for (const close of [...(openStreams.get(deps) ?? [])]) close()
 }
