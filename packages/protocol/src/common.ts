@@ -107,6 +107,8 @@ export const CustomData = z
 export const IsoDateTime = z.string().describe('ISO 8601 date-time')
 
 const errorCodeValues = Object.keys(errorCodes) as [ErrorCode, ...ErrorCode[]]
+/** One of the registry's error codes. */
+export const ErrorCodeSchema = z.enum(errorCodeValues)
 export const ErrorBody = z
   .object({
     error: z.enum(errorCodeValues),

@@ -1,10 +1,12 @@
 // Server API (secret key, HTTP Basic): PROTOCOL.md §2. Requests strip unknown fields, so a
 // newer official SDK sending an attribute we do not know yet is not refused.
 import { z } from 'zod'
+import { PushChallengeResponse } from './client-api.ts'
 import {
   ActionCode,
   ActionState,
   CustomData,
+  ErrorCodeSchema,
   TransactionDetails,
   IdempotencyKey,
   IsoDateTime,
@@ -47,6 +49,11 @@ export const TrackRequest = z.object({
   custom: CustomData.optional(),
   transaction: TransactionDetails.optional(),
   locale: Locale.optional(),
+  challengeMethod: z
+    .literal('PUSH')
+    .optional()
+    .describe('[ext] When the outcome is CHALLENGE_REQUIRED, also send a push challenge to the user’s push devices'),
+  pushUserAuthenticatorId: z.string().max(64).optional().describe('[ext] With challengeMethod PUSH: only this device'),
 })
 export type TrackRequest = z.infer<typeof TrackRequest>
 
@@ -60,6 +67,8 @@ export const TrackResponse = z.object({
   allowedVerificationMethods: z.array(VerificationMethod),
   defaultVerificationMethod: VerificationMethod.optional(),
   ruleIds: z.array(z.string()),
+  pushChallenge: PushChallengeResponse.optional().describe('[ext] The push challenge sent, with challengeMethod PUSH'),
+  pushChallengeRefused: ErrorCodeSchema.optional().describe('[ext] Why no push challenge was sent (push_blocked, too_many_requests, not_found, …)'),
 })
 export type TrackResponse = z.infer<typeof TrackResponse>
 

@@ -18,6 +18,7 @@ import * as repo from '../storage/actions-repo.ts'
 import { now, type Deps } from './deps.ts'
 import { ApiError } from './errors.ts'
 import { wakeWebhooks } from './out-of-band.ts'
+import { createPush } from './push.ts'
 import type { TenantContext } from './tenants.ts'
 
 const DEFAULT_SCOPE = 'read:authenticators'
@@ -82,6 +83,33 @@ export async function track(
     allowedVerificationMethods: allowedMethods(enrolled),
     ...(enrolled[0] ? { defaultVerificationMethod: enrolled[0] } : {}),
     ruleIds: tracked.ruleIds,
+    ...(request.challengeMethod === 'PUSH' && tracked.created && tracked.state === 'CHALLENGE_REQUIRED'
+      ? await pushFromTrack(deps, tenant, { userId, actionCode, idempotencyKey }, request)
+      : {}),
+  }
+}
+
+/**
+ * [ext] The backend asked track to start a push challenge: the outcome is CHALLENGE_REQUIRED,
+ * so the user's push devices are asked now. A refusal (no push device, limits, a push block)
+ * does not fail the track: the action stands, and the response says why no push went out.
+ */
+async function pushFromTrack(
+  deps: Deps,
+  tenant: TenantContext,
+  action: { userId: string; actionCode: string; idempotencyKey: string },
+  request: TrackRequest,
+): Promise<Pick<TrackResponse, 'pushChallenge' | 'pushChallengeRefused'>> {
+  try {
+    const pushChallenge = await createPush(deps, tenant, {
+      ...action,
+      targetCredentialId: request.pushUserAuthenticatorId ?? null,
+      origin: { ipAddress: request.ipAddress ?? null, userAgent: request.userAgent ?? null, deviceId: request.deviceId ?? null },
+    })
+    return { pushChallenge }
+  } catch (error) {
+    if (error instanceof ApiError && error.status < 500) return { pushChallengeRefused: error.code }
+    throw error
   }
 }
 
