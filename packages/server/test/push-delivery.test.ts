@@ -169,8 +169,8 @@ describe('push delivery through APNs and FCM', () => {
     const { device } = await api.enroll(userId, { namespace: 'push', devicePlatform: 'android', pushToken: 'fcm-token-2' })
     const tracked = await api.track(userId, 'authorizePayment', { challengeMethod: 'PUSH', ipAddress: '203.0.113.7', userAgent: 'Bank web' })
     expect(tracked.state).toBe('CHALLENGE_REQUIRED')
-    expect(tracked.pushChallenge.deliveryResults).toEqual([expect.objectContaining({ provider: 'fcm', status: 'sent' })])
-    const challengeId = tracked.pushChallenge.challengeId as string
+    expect(tracked.pushChallenge!.deliveryResults).toEqual([expect.objectContaining({ provider: 'fcm', status: 'sent' })])
+    const challengeId = tracked.pushChallenge!.challengeId
     expect(fcmRequests.at(-1)!.body.message).toMatchObject({ data: { challengeId } })
 
     const seen = expectClientOk(

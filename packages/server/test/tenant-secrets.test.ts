@@ -1,14 +1,18 @@
 // Tenant token secrets at rest: sealed under COUNTERSIGN_ENCRYPTION_KEY, opened only with it,
 // and plain secrets from before the key was set are sealed at start without breaking tokens.
-import { randomBytes } from 'node:crypto'
+import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto'
 import { sql } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { readSecret, webhookSecretContext } from '../src/crypto/stored-secret.ts'
 import { MissingEncryptionKeyError } from '../src/crypto/tenant-keys.ts'
+import { configurePushProvider } from '../src/domain/push-delivery.ts'
+import { createWebhookEndpoint } from '../src/domain/webhooks.ts'
 import { createTenant, prepareTenantSecrets, TenantDirectory, WrongEncryptionKeyError } from '../src/domain/tenants.ts'
 import { openDatabase, queryRows, type Database, type Db } from '../src/storage/database.ts'
 import { basicAuth, createHarness, newDevice, type Harness } from './support/harness.ts'
 
 const encryptionKey = randomBytes(32)
+const PEM = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'pem', type: 'pkcs8' })
 
 async function storedSecret(db: Db, tenantId: string): Promise<Buffer> {
   const [row] = await queryRows<{ keySecret: Uint8Array }>(db, sql`SELECT key_secret AS "keySecret" FROM tenants WHERE tenant_id = ${tenantId}`)
@@ -96,6 +100,24 @@ describe('preparing tenant secrets at start', () => {
 
     const after = await directory(own.db, encryptionKey).find(plain.tenantId, Date.now())
     expect(after!.tokens.verify(token, Date.now())).toMatchObject({ ok: true })
+  })
+
+  it('seals webhook signing secrets and push-service keys stored before the key was set; deliveries still sign', async () => {
+    const tenant = await createTenant(own.db, 'Plain hooks')
+    await prepareTenantSecrets(own.db, encryptionKey)
+    const endpoint = await createWebhookEndpoint(own.db, tenant.tenantId, { url: 'https://hooks.example/in', events: ['*'] }, undefined, new Date())
+    await configurePushProvider(own.db, tenant.tenantId, 'fcm', { projectId: 'p', clientEmail: 'a@p.iam.gserviceaccount.com', privateKey: PEM }, undefined, new Date())
+    const storedBefore = await queryRows<{ secret: Uint8Array }>(own.db, sql`SELECT secret FROM webhook_endpoints WHERE tenant_id = ${tenant.tenantId}`)
+    expect(Buffer.from(storedBefore[0]!.secret).includes(Buffer.from(endpoint.secret))).toBe(true)
+
+    expect(await prepareTenantSecrets(own.db, encryptionKey)).toBe(2)
+    const [hook] = await queryRows<{ secret: Uint8Array }>(own.db, sql`SELECT secret FROM webhook_endpoints WHERE tenant_id = ${tenant.tenantId}`)
+    const [push] = await queryRows<{ config: Uint8Array }>(own.db, sql`SELECT config FROM push_providers WHERE tenant_id = ${tenant.tenantId}`)
+    expect(Buffer.from(hook!.secret).includes(Buffer.from(endpoint.secret))).toBe(false)
+    expect(Buffer.from(push!.config).includes(Buffer.from('PRIVATE KEY'))).toBe(false)
+    expect(readSecret(hook!.secret, webhookSecretContext(tenant.tenantId, endpoint.webhookId), encryptionKey).toString('utf8')).toBe(endpoint.secret)
+    // Sealed for this endpoint only: another endpoint's context does not open it.
+    expect(() => readSecret(hook!.secret, webhookSecretContext(tenant.tenantId, randomUUID()), encryptionKey)).toThrow()
   })
 
   it('stops the start without the key, or with another one, once secrets are sealed', async () => {

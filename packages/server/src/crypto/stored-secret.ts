@@ -21,6 +21,16 @@ export function readSecret(stored: Uint8Array, context: string, encryptionKey: U
   return open(encryptionKey, stored, context)
 }
 
+/** The context a webhook endpoint's signing secret is sealed under: it opens only for that endpoint. */
+export function webhookSecretContext(tenantId: string, webhookId: string): string {
+  return `${tenantId}:webhook:${webhookId}`
+}
+
+/** The context a tenant's push service configuration is sealed under. */
+export function pushConfigContext(tenantId: string, provider: string): string {
+  return `${tenantId}:push:${provider}`
+}
+
 /** Whether a stored secret is unencrypted. */
 export function isPlainSecret(stored: Uint8Array): boolean {
   return stored[0] === PLAIN

@@ -1,6 +1,6 @@
 import type { DeliveryResult as WireDeliveryResult } from '@countersign/protocol'
 import type { Logger } from 'pino'
-import { readSecret, storeSecret } from '../crypto/stored-secret.ts'
+import { pushConfigContext, readSecret, storeSecret } from '../crypto/stored-secret.ts'
 import { ApnsConfig, ApnsSender, type ApnsSenderOptions } from '../push/apns.ts'
 import { FcmConfig, FcmSender, type FcmSenderOptions } from '../push/fcm.ts'
 import type { PushMessage, PushProvider, PushSender } from '../push/sender.ts'
@@ -17,10 +17,6 @@ export interface PushSenderOptions {
 
 /** How long a node reuses a tenant's senders before checking for a changed configuration. */
 const CONFIG_TTL_MS = 5000
-
-function configContext(tenantId: string, provider: PushProvider): string {
-  return `${tenantId}:push:${provider}`
-}
 
 /**
  * Stores a tenant's APNs or FCM configuration, checked against the sender's schema and sealed
@@ -39,7 +35,7 @@ export async function configurePushProvider(
     const fields = parsed.error.issues.map((issue) => issue.path.join('.') || '(root)')
     throw new ApiError('invalid_request', `Invalid ${provider} configuration: ${[...new Set(fields)].join(', ')}`)
   }
-  const stored = storeSecret(Buffer.from(JSON.stringify(parsed.data), 'utf8'), configContext(tenantId, provider), encryptionKey)
+  const stored = storeSecret(Buffer.from(JSON.stringify(parsed.data), 'utf8'), pushConfigContext(tenantId, provider), encryptionKey)
   await repo.upsertPushProvider(db, tenantId, provider, stored, now)
 }
 
@@ -119,7 +115,7 @@ export class PushDirectory {
   }
 
   #build(tenantId: string, row: repo.PushProviderRow): PushSender {
-    const json: unknown = JSON.parse(readSecret(row.config, configContext(tenantId, row.provider), this.#encryptionKey).toString('utf8'))
+    const json: unknown = JSON.parse(readSecret(row.config, pushConfigContext(tenantId, row.provider), this.#encryptionKey).toString('utf8'))
     return row.provider === 'apns'
       ? new ApnsSender(ApnsConfig.parse(json), this.#senderOptions.apns)
       : new FcmSender(FcmConfig.parse(json), this.#senderOptions.fcm)

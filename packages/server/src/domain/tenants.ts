@@ -9,7 +9,9 @@ import {
   revealTenantSecret,
 } from '../crypto/tenant-keys.ts'
 import { createTokenCodec, type TokenCodec } from '../crypto/tokens.ts'
+import { pushConfigContext, readSecret, storeSecret, webhookSecretContext } from '../crypto/stored-secret.ts'
 import type { Db } from '../storage/database.ts'
+import { findPlainStoredSecrets, replaceStoredSecret } from '../storage/stored-secrets-repo.ts'
 import * as repo from '../storage/tenants-repo.ts'
 import { ApiError } from './errors.ts'
 
@@ -294,6 +296,12 @@ export async function prepareTenantSecrets(db: Db, encryptionKey: Uint8Array | u
   for (const row of await repo.findPlainTenantSecrets(db)) {
     const stored = protectTenantSecret(row.keySecret, row.tenantId, encryptionKey)
     if (await repo.replaceTenantSecret(db, row.tenantId, row.keySecret, stored)) sealed++
+  }
+  // Webhook signing secrets and push-service keys stored before the key was set, likewise.
+  for (const row of await findPlainStoredSecrets(db)) {
+    const context = row.table === 'webhook_endpoints' ? webhookSecretContext(row.tenantId, row.rowKey) : pushConfigContext(row.tenantId, row.rowKey)
+    const plain = readSecret(row.stored, context, undefined)
+    if (await replaceStoredSecret(db, row, storeSecret(plain, context, encryptionKey))) sealed++
   }
   return sealed
 }

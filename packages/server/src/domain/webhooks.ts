@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { Logger } from 'pino'
 import { WebhookEventFilter, type WebhookEnvelope } from '@countersign/protocol'
 import type { Config } from '../config.ts'
-import { readSecret, storeSecret } from '../crypto/stored-secret.ts'
+import { readSecret, storeSecret, webhookSecretContext } from '../crypto/stored-secret.ts'
 import { generateWebhookSecret, signWebhook } from '../crypto/webhook-signature.ts'
 import type { Db } from '../storage/database.ts'
 import * as repo from '../storage/webhooks-repo.ts'
@@ -32,11 +32,6 @@ export interface CreatedWebhookEndpoint extends repo.WebhookEndpointRow {
   secret: string
 }
 
-/** The row context a webhook secret is sealed under: it opens only for this endpoint. */
-function secretContext(tenantId: string, webhookId: string): string {
-  return `${tenantId}:webhook:${webhookId}`
-}
-
 /**
  * Adds a webhook endpoint. The response carries the signing secret, which is not shown again.
  * @example await createWebhookEndpoint(db, tenantId, { url: 'https://bank.example/hooks', events: ['*'] }, undefined, new Date())
@@ -64,7 +59,7 @@ export async function createWebhookEndpoint(
       events,
       enabled: endpoint.enabled ?? true,
       description: endpoint.description ?? null,
-      secret: storeSecret(Buffer.from(secret, 'utf8'), secretContext(tenantId, webhookId), encryptionKey),
+      secret: storeSecret(Buffer.from(secret, 'utf8'), webhookSecretContext(tenantId, webhookId), encryptionKey),
     },
     now,
   )
@@ -251,7 +246,7 @@ export class WebhookDispatcher {
       data: delivery.data,
     }
     const body = JSON.stringify(envelope)
-    const secret = readSecret(delivery.secret, secretContext(delivery.tenantId, delivery.webhookId), config.COUNTERSIGN_ENCRYPTION_KEY).toString('utf8')
+    const secret = readSecret(delivery.secret, webhookSecretContext(delivery.tenantId, delivery.webhookId), config.COUNTERSIGN_ENCRYPTION_KEY).toString('utf8')
     const response = await this.#fetch(delivery.url, {
       method: 'POST',
       headers: {
