@@ -15,6 +15,35 @@ beforeAll(async () => {
 afterAll(() => h.close())
 
 describe('logs', () => {
+  it('carry no push or QR secret: tokens, device codes, nonces, signatures, push tokens, challenge IDs', async () => {
+    const server = (url: string, payload: object) =>
+      h.inject({ method: 'POST', url, headers: { authorization: basicAuth(tenant.secretKey) }, payload })
+    const client = (method: 'GET' | 'POST', url: string, authorization: string, payload?: object, headers: Record<string, string> = {}) =>
+      h.inject({ method, url, headers: { authorization, ...headers }, ...(payload ? { payload } : {}) })
+    const tenantBasic = basicAuth(tenant.tenantId)
+    const device = newDevice()
+    const keyQuery = encodeURIComponent(Buffer.from(device.publicKey).toString('base64'))
+    const enrollment = (await server('/v1/users/logged-push/actions/addAuthenticator', {})).json()
+    await client('POST', '/v1/client/user-authenticators/push', `Bearer ${enrollment.token}`, { publicKey: device.publicKey, pushToken: 'push-token-secret-1' })
+    const payment = (await server('/v1/users/logged-push/actions/authorizePayment', { transaction: { amount: 7 } })).json()
+    const push = (await client('POST', '/v1/client/challenge/push', `Bearer ${payment.token}`, {})).json()
+    const nonce = (await client('POST', `/v1/client/user-authenticators/push/challenge/sign?publicKey=${keyQuery}`, tenantBasic)).json()
+    const nonceSignature = device.sign(nonce.message)
+    await client('GET', `/v1/client/user-authenticators/push/challenge?publicKey=${keyQuery}`, tenantBasic, undefined, { 'x-authsignal-signature': nonceSignature })
+    const approval = device.sign(push.challengeId)
+    await client('POST', '/v1/client/user-authenticators/push/challenge', tenantBasic, { challengeId: push.challengeId, publicKey: device.publicKey, signature: approval, approved: true })
+    const polled = (await client('POST', '/v1/client/verify/push', `Bearer ${payment.token}`, { challengeId: push.challengeId })).json()
+
+    const qr = (await client('POST', '/v1/client/challenge/qr-code', tenantBasic, { action: 'signIn' })).json()
+    await client('POST', '/v1/client/verify/qr-code', tenantBasic, { challengeId: qr.challengeId, deviceCode: qr.deviceCode })
+    await client('POST', '/v1/client/verify/qr-code', tenantBasic, { challengeId: qr.challengeId, deviceCode: `${qr.deviceCode}x` })
+
+    const secrets = [enrollment.token, payment.token, push.challengeId, nonce.message, nonceSignature, approval, polled.accessToken, qr.deviceCode, qr.challengeId, 'push-token-secret-1']
+    expect(polled.accessToken).toEqual(expect.any(String))
+    const log = logLines.join('\n')
+    for (const secret of secrets) expect(log).not.toContain(secret)
+  })
+
   it('carry request IDs and no secret key, token, signature or challenge', async () => {
     const secrets: string[] = [tenant.secretKey, tenant.secretKey.split('.').at(-1)!]
     const server = (url: string, payload: object) =>

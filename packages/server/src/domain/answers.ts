@@ -112,7 +112,6 @@ export async function answerChallenge(
   deps.log.info(
     {
       tenantId: tenant.tenantId,
-      challengeId: challenge.challengeId,
       kind: challenge.kind,
       decision: recorded,
       signatureVersion: version,

@@ -120,7 +120,7 @@ export async function createPush(
     await repo.recordDeliveryResults(deps.db, tenant.tenantId, challenge.challengeId, deliveryResults)
   }
   deps.log.info(
-    { tenantId: tenant.tenantId, challengeId: challenge.challengeId, devices: devices.length, sent: deliveryResults.filter((r) => r.status === 'sent').length },
+    { tenantId: tenant.tenantId, actionCode: challenge.actionCode, devices: devices.length, sent: deliveryResults.filter((r) => r.status === 'sent').length },
     'push challenge created',
   )
   return {

@@ -71,7 +71,7 @@ export async function streamChallenge(
         if (TERMINAL.has(last.state)) return close()
       } while (again && !closed)
     } catch (error) {
-      deps.log.warn({ err: error, challengeId: target.challengeId }, 'challenge stream read failed')
+      deps.log.warn({ err: error, tenantId: target.tenantId }, 'challenge stream read failed')
     } finally {
       reading = false
     }
