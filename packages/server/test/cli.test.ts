@@ -52,6 +52,38 @@ async function stop(server: ChildProcess): Promise<void> {
 }
 
 describe('countersign CLI', () => {
+  // Each command starts the embedded database (~3 s): a few commands, each checking much.
+  it('manages webhooks, action settings and tenant settings', { timeout: 120_000 }, async () => {
+    const tenant = JSON.parse((await countersign('tenants', 'create', '--name', 'Hooks', '--json')).stdout) as { tenantId: string }
+    const t = ['--tenant', tenant.tenantId]
+
+    const created = await countersign('webhooks', 'create', ...t, '--url', 'https://bank.example/hooks', '--events', 'push.created,action.state_changed', '--json')
+    expect(created.code).toBe(0)
+    const hook = JSON.parse(created.stdout)
+    expect(hook).toMatchObject({ url: 'https://bank.example/hooks', events: ['push.created', 'action.state_changed'], enabled: true })
+    expect(hook.secret).toMatch(/^whsec_/)
+    const listed = JSON.parse((await countersign('webhooks', 'list', ...t, '--json')).stdout)
+    expect(listed).toHaveLength(1)
+    expect(JSON.stringify(listed)).not.toContain(hook.secret)
+    const disabled = JSON.parse((await countersign('webhooks', 'update', hook.webhookId, ...t, '--enabled', 'false', '--json')).stdout)
+    expect(disabled.enabled).toBe(false)
+    const unknownEvent = await countersign('webhooks', 'create', ...t, '--url', 'https://bank.example/hooks', '--events', 'action.exploded')
+    expect(unknownEvent.code).toBe(1)
+    expect(unknownEvent.stderr).toContain('action.exploded')
+
+    const configured = JSON.parse(
+      (await countersign('actions', 'configure', ...t, '--action', 'authorizePayment', '--require-signed-decision', 'true', '--verification-webhook', 'https://bank.example/verify', '--json')).stdout,
+    )
+    expect(configured).toMatchObject({ actionCode: 'authorizePayment', settings: { requireSignedDecision: true, verificationWebhookUrl: 'https://bank.example/verify' } })
+    expect(configured.verificationWebhookSecret).toMatch(/^whsec_/)
+
+    const settings = JSON.parse((await countersign('settings', ...t, 'pushMaxPerHour=20', 'numberMatching=true', '--json')).stdout)
+    expect(settings).toMatchObject({ pushMaxPerHour: 20, numberMatching: true, pushMaxPending: 3 })
+    const bad = await countersign('settings', ...t, 'pushMaxPerHour=0')
+    expect(bad.code).toBe(1)
+    expect(bad.stderr).toContain('pushMaxPerHour')
+  })
+
   it('creates a tenant and manages its keys', async () => {
     const created = await countersign('tenants', 'create', '--name', 'Acme', '--json')
     expect(created.code).toBe(0)
