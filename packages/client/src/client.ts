@@ -1,5 +1,9 @@
+import type { ClientContext } from './credentials.ts'
+import { DeviceClient } from './device.ts'
 import { InAppClient } from './in-app.ts'
 import type { KeyStore } from './key-store.ts'
+import { PushClient } from './push.ts'
+import { QrCodeClient } from './qr-code.ts'
 import type { TokenStorage } from './storage.ts'
 import { Transport, type FetchLike } from './transport.ts'
 
@@ -8,7 +12,11 @@ export interface CountersignClientOptions {
   tenantId: string
   /** The server's origin, or its `/v1` root: `https://auth.example.com` or `https://auth.example.com/v1`. */
   baseUrl: string
-  /** Where device keys live: MemoryKeyStore, WebCryptoKeyStore, FileKeyStore, or your own. */
+  /**
+   * Where device keys live: MemoryKeyStore, WebCryptoKeyStore, FileKeyStore, or your own. A
+   * page that only starts push or QR requests never touches it (WebCryptoKeyStore opens
+   * nothing until first used).
+   */
   keyStore: KeyStore
   /** Defaults to the global `fetch`. */
   fetch?: FetchLike
@@ -23,7 +31,10 @@ export interface CountersignClientOptions {
 }
 
 /**
- * The device SDK: enrolls a device-bound P-256 key and answers challenges with it.
+ * The device SDK: enrolls a device-bound P-256 key and answers challenges with it. One
+ * namespace per verification method, each with its own key: `inapp`, `push`, `qr` (QR code)
+ * and `device` (the legacy credential shared by all three). `push` and `qr` also serve the
+ * page that starts a request and waits for the phone's answer.
  *
  * @example
  * const client = new CountersignClient({ tenantId, baseUrl: 'https://auth.example.com', keyStore })
@@ -32,6 +43,9 @@ export interface CountersignClientOptions {
  */
 export class CountersignClient {
   readonly inapp: InAppClient
+  readonly push: PushClient
+  readonly qr: QrCodeClient
+  readonly device: DeviceClient
   private readonly session: TokenSession
 
   constructor(options: CountersignClientOptions) {
@@ -41,13 +55,17 @@ export class CountersignClient {
     const transport = new Transport(options.tenantId, options.baseUrl, fetch)
     this.session = new TokenSession(options.storage, `countersign:${options.tenantId}:token`)
     const now = options.now ?? (() => Date.now())
-    this.inapp = new InAppClient({
+    const context: ClientContext = {
       transport,
       keyStore: options.keyStore,
       getToken: () => this.session.get(),
       setToken: (token) => this.session.set(token),
       now,
-    })
+    }
+    this.inapp = new InAppClient(context)
+    this.push = new PushClient(context)
+    this.qr = new QrCodeClient(context)
+    this.device = new DeviceClient(context)
   }
 
   /** Sets the token the tenant backend got from track(); used as Bearer auth from now on. */
@@ -60,7 +78,7 @@ export class CountersignClient {
     this.session.clear()
   }
 
-  /** The current token: the last one set, or returned by verify(). */
+  /** The current token: the last one set, or returned by inapp.verify() or device.verify(). */
   getToken(): Promise<string | undefined> {
     return this.session.get()
   }

@@ -5,8 +5,24 @@
 /** How a KeyStore returns signatures. */
 export type SignatureFormat = 'der' | 'p1363'
 
-/** Why a signature is being made; a store may show it in a biometric prompt. */
-export type SignReason = 'verify' | 'remove_credential'
+/**
+ * Why a signature is being made; a store may show it in a biometric prompt.
+ *
+ * - `verify`: answer an in-app challenge.
+ * - `remove_credential`: remove this device's credential.
+ * - `get_challenge`: prove the key before fetching the pending push challenge.
+ * - `claim_challenge`: claim a scanned QR code (the user has not decided yet).
+ * - `approve_challenge` / `deny_challenge`: sign the user's decision on a push or QR request.
+ * - `update_credential`: update the push token or reset the credential's expiry.
+ */
+export type SignReason =
+  | 'verify'
+  | 'remove_credential'
+  | 'get_challenge'
+  | 'claim_challenge'
+  | 'approve_challenge'
+  | 'deny_challenge'
+  | 'update_credential'
 
 export interface CreateKeyOptions {
   /**

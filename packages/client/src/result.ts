@@ -46,6 +46,14 @@ export const clientErrorCodes = {
   token_not_set: 'No token: pass one or call setToken first.',
   /** verify or removeCredential needs a device key, and there is none for this namespace. */
   credential_not_found: 'This device has no credential.',
+  /** The call was cancelled through its AbortSignal. */
+  aborted: 'The operation was cancelled.',
+  /** The user denied the push or QR request on their phone. */
+  challenge_rejected: 'The request was denied on the phone.',
+  /** The challenge was approved, but its token was already handed to another poll or stream. */
+  token_already_issued: 'The approval’s token was already handed out.',
+  /** updateChallenge was given a challenge ID that is not this device's pending challenge. */
+  challenge_not_found: 'This device has no such pending challenge.',
 } as const
 
 export type ClientErrorCode = keyof typeof clientErrorCodes

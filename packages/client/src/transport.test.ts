@@ -93,3 +93,68 @@ describe('Transport.request', () => {
     expect((await request(broken)).errorCode).toBe('network_error')
   })
 })
+
+describe('Transport.request: signals, headers, PATCH', () => {
+  it('maps a rejection after its signal aborted to aborted', async () => {
+    const controller = new AbortController()
+    const transport = new Transport('t', 'http://localhost', async (_url, init) => {
+      controller.abort()
+      throw init.signal?.reason
+    })
+    const result = await transport.request({
+      method: 'GET',
+      path: '/x',
+      auth: { kind: 'tenant' },
+      signal: controller.signal,
+      accept: (_body): _body is unknown => true,
+    })
+    expect(result.errorCode).toBe('aborted')
+  })
+
+  it('sends extra headers and PATCH bodies', async () => {
+    let seen: RequestInit | undefined
+    const transport = new Transport('t', 'http://localhost', async (_url, init) => {
+      seen = init
+      return new Response('{}')
+    })
+    await transport.request({
+      method: 'PATCH',
+      path: '/x',
+      auth: { kind: 'tenant' },
+      headers: { 'X-Authsignal-Signature': 'sig' },
+      body: { a: 1 },
+      accept: (_body): _body is unknown => true,
+    })
+    expect(seen?.method).toBe('PATCH')
+    expect(seen?.headers).toMatchObject({ 'X-Authsignal-Signature': 'sig', 'Content-Type': 'application/json' })
+    expect(seen?.body).toBe('{"a":1}')
+  })
+})
+
+describe('Transport.openEventStream', () => {
+  const open = (fetch: FetchLike) =>
+    new Transport('t', 'http://localhost', fetch).openEventStream({ path: '/s', auth: { kind: 'bearer', token: 'b' }, body: { challengeId: 'c' } })
+
+  it('returns the body of a text/event-stream answer', async () => {
+    let accept: string | undefined
+    const result = await open(async (_url, init) => {
+      accept = (init.headers as Record<string, string>).Accept
+      return new Response('data: x\n\n', { headers: { 'Content-Type': 'text/event-stream; charset=utf-8' } })
+    })
+    expect(accept).toBe('text/event-stream')
+    expect(result.data).toBeInstanceOf(ReadableStream)
+  })
+
+  it.each([
+    ['a network failure', () => Promise.reject(new TypeError('fetch failed'))],
+    ['a JSON answer', async () => new Response('{"isVerified":false}', { headers: { 'Content-Type': 'application/json' } })],
+    ['a bare 404', async () => new Response('Not Found', { status: 404 })],
+  ] as Array<[string, FetchLike]>)('means "poll instead" after %s', async (_name, fetch) => {
+    expect(await open(fetch)).toEqual({ data: undefined })
+  })
+
+  it('returns a coded refusal', async () => {
+    const body = { error: 'expired_token', errorCode: 'expired_token', errorDescription: 'The token has expired.' }
+    expect(await open(async () => new Response(JSON.stringify(body), { status: 401 }))).toMatchObject({ errorCode: 'expired_token', status: 401 })
+  })
+})

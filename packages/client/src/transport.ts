@@ -2,7 +2,7 @@
 // and the mapping of every failure to a Result. Only `fetch` and string operations: React
 // Native's URL class is incomplete, so URLs are built by hand.
 import { base64 } from '@scure/base'
-import { clientFailure, failure, success, type Result } from './result.ts'
+import { clientFailure, failure, success, type Failure, type Result } from './result.ts'
 
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>
 
@@ -10,13 +10,25 @@ export type FetchLike = (input: string, init: RequestInit) => Promise<Response>
 export type Auth = { kind: 'tenant' } | { kind: 'bearer'; token: string }
 
 export interface RequestSpec<T> {
-  method: 'GET' | 'POST'
+  method: 'GET' | 'POST' | 'PATCH'
   /** Below the base URL, e.g. `/client/challenge`; a query string is already encoded. */
   path: string
   auth: Auth
   body?: unknown
+  /** Extra request headers, e.g. `X-Authsignal-Signature`. */
+  headers?: Record<string, string>
+  /** Cancels the request; the result is then `aborted`. */
+  signal?: AbortSignal | undefined
   /** Checks the shape of a successful body; a mismatch becomes `api_error`. */
   accept: (body: unknown) => body is T
+}
+
+/** A POST whose answer is a stream of Server-Sent Events. */
+export interface EventStreamSpec {
+  path: string
+  auth: Auth
+  body: unknown
+  signal?: AbortSignal | undefined
 }
 
 /**
@@ -42,7 +54,7 @@ export class Transport {
   private readonly basicAuthorization: string
 
   constructor(
-    private readonly tenantId: string,
+    readonly tenantId: string,
     baseUrl: string,
     private readonly fetch: FetchLike,
   ) {
@@ -51,24 +63,14 @@ export class Transport {
   }
 
   async request<T>(spec: RequestSpec<T>): Promise<Result<T>> {
-    const headers: Record<string, string> = {
-      Accept: 'application/json',
-      Authorization: spec.auth.kind === 'bearer' ? `Bearer ${spec.auth.token}` : this.basicAuthorization,
-      'X-Authsignal-Tenant-ID': this.tenantId,
-    }
-    const init: RequestInit = { method: spec.method, headers }
-    if (spec.body !== undefined) {
-      headers['Content-Type'] = 'application/json'
-      init.body = JSON.stringify(spec.body)
-    }
-
+    const init = this.init(spec.method, spec.auth, 'application/json', spec.body, spec.headers, spec.signal)
     let response: Response
     let text: string
     try {
       response = await this.fetch(`${this.baseUrl}${spec.path}`, init)
       text = await response.text()
     } catch (cause) {
-      return clientFailure('network_error', { cause })
+      return clientFailure(spec.signal?.aborted ? 'aborted' : 'network_error', { cause })
     }
 
     const body = parseJson(text)
@@ -81,9 +83,63 @@ export class Transport {
     }
     return errorFromResponse(response.status, body)
   }
+
+  /**
+   * Opens a Server-Sent Events stream. `data` is the stream's body, or undefined when this
+   * runtime or the path in between cannot stream (fetch without a readable body, as in React
+   * Native; a proxy or an older server answering something else; a connection that failed):
+   * the caller then polls, and a poll reports a network that is really down. A coded error
+   * from the server (an expired token, an unknown challenge) and an abort are failures.
+   */
+  async openEventStream(spec: EventStreamSpec): Promise<Result<ReadableStream<Uint8Array> | undefined>> {
+    const init = this.init('POST', spec.auth, 'text/event-stream', spec.body, undefined, spec.signal)
+    let response: Response
+    try {
+      response = await this.fetch(`${this.baseUrl}${spec.path}`, init)
+    } catch (cause) {
+      return spec.signal?.aborted ? clientFailure('aborted', { cause }) : success(undefined)
+    }
+    const contentType = response.headers.get('content-type') ?? ''
+    if (response.ok && /^text\/event-stream\b/i.test(contentType) && typeof response.body?.getReader === 'function') {
+      return success(response.body)
+    }
+    let text = ''
+    try {
+      text = await response.text()
+    } catch (cause) {
+      if (spec.signal?.aborted) return clientFailure('aborted', { cause })
+    }
+    if (response.ok) return success(undefined)
+    const error = errorFromResponse(response.status, parseJson(text))
+    // Not a Countersign answer (a 404 from a proxy or an older server): polling may still work.
+    return error.errorCode === 'api_error' ? success(undefined) : error
+  }
+
+  private init(
+    method: string,
+    auth: Auth,
+    accept: string,
+    body: unknown,
+    extraHeaders: Record<string, string> | undefined,
+    signal: AbortSignal | undefined,
+  ): RequestInit {
+    const headers: Record<string, string> = {
+      Accept: accept,
+      Authorization: auth.kind === 'bearer' ? `Bearer ${auth.token}` : this.basicAuthorization,
+      'X-Authsignal-Tenant-ID': this.tenantId,
+      ...extraHeaders,
+    }
+    const init: RequestInit = { method, headers }
+    if (body !== undefined) {
+      headers['Content-Type'] = 'application/json'
+      init.body = JSON.stringify(body)
+    }
+    if (signal) init.signal = signal
+    return init
+  }
 }
 
-function errorFromResponse(status: number, body: unknown): Result<never> {
+function errorFromResponse(status: number, body: unknown): Failure {
   if (isRecord(body)) {
     const code = stringOr(body.errorCode) ?? stringOr(body.error)
     if (code) {
