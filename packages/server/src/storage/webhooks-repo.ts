@@ -202,7 +202,6 @@ export async function sweepWebhookHistory(db: Db, before: Date, batch = 5000): P
             SELECT x.ctid FROM webhook_events x WHERE x.created_at < ${before}
                AND NOT EXISTS (SELECT 1 FROM webhook_deliveries y WHERE y.tenant_id = x.tenant_id AND y.event_id = x.event_id AND y.state = 'pending')
              LIMIT ${batch}) RETURNING 1
-        )
         ), a AS (
           DELETE FROM webhook_attempts WHERE ctid IN (
             SELECT ctid FROM webhook_attempts WHERE attempted_at < ${before} LIMIT ${batch}) RETURNING 1
