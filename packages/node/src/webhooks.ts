@@ -25,6 +25,7 @@ export type WebhookEventType =
   | 'authenticator.created'
   | 'authenticator.deleted'
   | 'push.created'
+  | 'user.push_blocked'
   | (string & {})
 
 /**

@@ -128,7 +128,10 @@ async function askVerificationWebhook(
     verificationMethod,
     userAuthenticatorId: credential.credentialId,
     challengeId,
-    transaction: null,
+    // The details the backend tracked; a device-only verify has no action yet.
+    transaction: token
+      ? ((await repo.findAction(deps.db, tenant.tenantId, { userId: token.sub, actionCode, idempotencyKey: token.other.idempotencyKey }))?.transaction ?? null)
+      : null,
   })
   if (allowed) return
   if (token) {

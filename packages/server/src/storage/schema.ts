@@ -301,6 +301,8 @@ export const webhookDeliveries = pgTable(
     primaryKey({ columns: [t.tenantId, t.webhookId, t.eventId] }),
     index('webhook_deliveries_due_idx').on(t.nextAttemptAt).where(sql`state = 'pending'`),
     index('webhook_deliveries_endpoint_idx').on(t.tenantId, t.webhookId, t.createdAt.desc()),
+    // The retention sweep asks whether any delivery still refers to an event.
+    index('webhook_deliveries_event_idx').on(t.tenantId, t.eventId),
     foreignKey({ columns: [t.tenantId, t.webhookId], foreignColumns: [webhookEndpoints.tenantId, webhookEndpoints.webhookId] }).onDelete(
       'cascade',
     ),

@@ -29,14 +29,20 @@ export async function insertEndpoint(
                 ${endpoint.enabled}, ${endpoint.description}, ${now}, ${now})
         RETURNING ${ENDPOINT_COLUMNS}`,
   )
-  return row!
+  return endpointRow(row!)
 }
 
 export async function listEndpoints(db: Db, tenantId: string): Promise<WebhookEndpointRow[]> {
-  return queryRows<WebhookEndpointRow>(
+  const rows = await queryRows<WebhookEndpointRow>(
     db,
     sql`SELECT ${ENDPOINT_COLUMNS} FROM webhook_endpoints w WHERE w.tenant_id = ${tenantId} ORDER BY w.created_at`,
   )
+  return rows.map(endpointRow)
+}
+
+/** Raw statements return timestamps as the driver gives them (PGlite: text); callers get Dates. */
+function endpointRow(row: WebhookEndpointRow): WebhookEndpointRow {
+  return { ...row, createdAt: new Date(row.createdAt), updatedAt: new Date(row.updatedAt) }
 }
 
 export async function findEndpoint(db: Db, tenantId: string, webhookId: string): Promise<WebhookEndpointRow | null> {
@@ -44,7 +50,7 @@ export async function findEndpoint(db: Db, tenantId: string, webhookId: string):
     db,
     sql`SELECT ${ENDPOINT_COLUMNS} FROM webhook_endpoints w WHERE w.tenant_id = ${tenantId} AND w.webhook_id = ${webhookId}`,
   )
-  return row ?? null
+  return row ? endpointRow(row) : null
 }
 
 export async function updateEndpoint(
@@ -64,7 +70,7 @@ export async function updateEndpoint(
     sql`UPDATE webhook_endpoints w SET ${sql.join(sets, sql`, `)}
          WHERE w.tenant_id = ${tenantId} AND w.webhook_id = ${webhookId} RETURNING ${ENDPOINT_COLUMNS}`,
   )
-  return row ?? null
+  return row ? endpointRow(row) : null
 }
 
 export async function deleteEndpoint(db: Db, tenantId: string, webhookId: string): Promise<boolean> {
@@ -198,9 +204,11 @@ export async function sweepWebhookHistory(db: Db, before: Date, batch = 5000): P
           DELETE FROM webhook_deliveries WHERE ctid IN (
             SELECT ctid FROM webhook_deliveries WHERE state <> 'pending' AND created_at < ${before} LIMIT ${batch}) RETURNING 1
         ), e AS (
+          -- An event goes once no delivery refers to it (a requeued delivery may be younger than
+          -- its event); those deleted just above go, with their event, at the next sweep.
           DELETE FROM webhook_events e WHERE e.ctid IN (
             SELECT x.ctid FROM webhook_events x WHERE x.created_at < ${before}
-               AND NOT EXISTS (SELECT 1 FROM webhook_deliveries y WHERE y.tenant_id = x.tenant_id AND y.event_id = x.event_id AND y.state = 'pending')
+               AND NOT EXISTS (SELECT 1 FROM webhook_deliveries y WHERE y.tenant_id = x.tenant_id AND y.event_id = x.event_id)
              LIMIT ${batch}) RETURNING 1
         ), a AS (
           DELETE FROM webhook_attempts WHERE ctid IN (
