@@ -49,6 +49,12 @@ export async function addCredential(
       devicePlatform: request.devicePlatform ?? null,
       pushToken: request.pushToken ?? null,
       userAuthenticationRequired: request.userAuthenticationRequired ?? false,
+      // Push credentials live pushCredentialTtlDays from enrollment (0: no expiry); the app
+      // resets the expiry with PATCH …/push resetExpiry.
+      expiresAt:
+        namespace === 'push' && tenant.settings.pushCredentialTtlDays > 0
+          ? new Date(deps.clock() + tenant.settings.pushCredentialTtlDays * 86_400_000)
+          : null,
     },
     { jti: token.jti, idempotencyKey: token.other.idempotencyKey, actionCode: token.other.actionCode },
     now(deps),

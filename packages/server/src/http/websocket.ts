@@ -17,7 +17,11 @@ const TENANT_PREFIX = 'x.authsignal.tenant.'
 const TOKEN_PREFIX = 'x.authsignal.token.'
 /** The page is silent for up to 9 minutes between refreshes; ping frames keep proxies from closing it. */
 const PING_MS = 30_000
-/** The SDK creates one challenge on open and one per 9-minute refresh: a page never needs more often. */
+/**
+ * The SDK creates one challenge on open and one per refresh (every 9 minutes, or when the page
+ * changes its custom data). Faster requests are answered late, not refused: the SDK waits for
+ * CHALLENGE_CREATED with no timeout, so a refusal would leave the page without a code.
+ */
 const MIN_CREATE_INTERVAL_MS = 1000
 const MAX_CHALLENGES_PER_SOCKET = 200
 const MAX_WATCHED = 5
@@ -69,7 +73,9 @@ async function serve(deps: Deps, socket: WebSocket, request: FastifyRequest): Pr
   }
   socket.off('message', early)
 
-  const watched = new Map<string, { stop: () => void; last: OutOfBandState }>()
+  // Reports of one challenge run one at a time: two at once could send a token-less
+  // `approved` first, and the SDK stops listening at the first `approved`.
+  const watched = new Map<string, { stop: () => void; last: OutOfBandState; reporting: Promise<void> }>()
   let created = 0
   let lastCreate = 0
   const userAgent = request.headers['user-agent']
@@ -79,7 +85,14 @@ async function serve(deps: Deps, socket: WebSocket, request: FastifyRequest): Pr
     if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(message))
   }
 
-  const report = async (challengeId: string): Promise<void> => {
+  const report = (challengeId: string): Promise<void> => {
+    const entry = watched.get(challengeId)
+    if (!entry) return Promise.resolve()
+    entry.reporting = entry.reporting.catch(() => undefined).then(() => reportNow(challengeId))
+    return entry.reporting
+  }
+
+  const reportNow = async (challengeId: string): Promise<void> => {
     const entry = watched.get(challengeId)
     if (!entry) return
     const row = await findChallenge(deps.db, caller.tenant.tenantId, challengeId)
@@ -105,20 +118,22 @@ async function serve(deps: Deps, socket: WebSocket, request: FastifyRequest): Pr
     } catch {
       return // The SDK ignores what it does not understand; so do we.
     }
-    const at = deps.clock()
-    if (created >= MAX_CHALLENGES_PER_SOCKET || at - lastCreate < MIN_CREATE_INTERVAL_MS) {
+    if (created >= MAX_CHALLENGES_PER_SOCKET) {
       socket.close(4429, 'too many challenges')
       return
     }
+    const wait = lastCreate + MIN_CREATE_INTERVAL_MS - Date.now()
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))
+    if (socket.readyState !== socket.OPEN) return
     created++
-    lastCreate = at
+    lastCreate = Date.now()
     const challenge = await qr.createQrChallenge(deps, caller, { action: parsed.data.actionCode, custom: parsed.data.custom }, origin)
     // A refreshed page forgets its older codes; keep watching only the newest few.
     while (watched.size >= MAX_WATCHED) stopWatching(watched.keys().next().value!)
     const stopWatch = deps.challengeWatch.watch(caller.tenant.tenantId, challenge.challengeId, () => {
       report(challenge.challengeId).catch((error: unknown) => request.log.warn({ err: error }, 'websocket state read failed'))
     })
-    watched.set(challenge.challengeId, { stop: stopWatch, last: 'unclaimed' })
+    watched.set(challenge.challengeId, { stop: stopWatch, last: 'unclaimed', reporting: Promise.resolve() })
     send({
       type: 'CHALLENGE_CREATED',
       data: {
@@ -147,7 +162,7 @@ async function serve(deps: Deps, socket: WebSocket, request: FastifyRequest): Pr
   const ping = setInterval(() => socket.ping(), PING_MS)
   // A notification may be missed (another node's listener reconnecting): look again now and then.
   const recheck = setInterval(() => {
-    for (const challengeId of watched.keys()) void report(challengeId).catch(() => undefined)
+    for (const challengeId of watched.keys()) report(challengeId).catch(() => undefined)
   }, RECHECK_MS)
   socket.on('close', () => {
     clearInterval(ping)

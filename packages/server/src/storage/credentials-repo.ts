@@ -44,6 +44,8 @@ export interface NewCredential {
   devicePlatform: string | null
   pushToken: string | null
   userAuthenticationRequired: boolean
+  /** When the credential stops working unless its expiry is reset (push credentials, when the tenant says so). */
+  expiresAt: Date | null
 }
 
 export type InsertCredentialResult =
@@ -88,10 +90,12 @@ export async function insertCredential(
       t,
       sql`WITH inserted AS (
             INSERT INTO credentials AS c (tenant_id, credential_id, user_id, namespace, spki, spki_hash, device_name,
-                                         device_platform, push_token, user_authentication_required, created_at, verified_at)
+                                         device_platform, push_token, user_authentication_required, created_at, verified_at,
+                                         expires_at)
             VALUES (${tenantId}, ${credential.credentialId}, ${credential.userId}, ${credential.namespace},
                     ${Buffer.from(credential.spki)}, ${Buffer.from(credential.spkiHash)}, ${credential.deviceName},
-                    ${credential.devicePlatform}, ${credential.pushToken}, ${credential.userAuthenticationRequired}, ${now}, ${now})
+                    ${credential.devicePlatform}, ${credential.pushToken}, ${credential.userAuthenticationRequired}, ${now}, ${now},
+                    ${credential.expiresAt})
             ON CONFLICT (tenant_id, spki_hash, namespace) DO NOTHING
             RETURNING *
           ), ${outboxCtes('added', tenantId, 'authenticator.created', authenticatorEventData('inserted'), now)}

@@ -111,22 +111,15 @@ export function iosQueryKey(key: MobileKey): string {
   return Buffer.from(key.iosPublicKey, 'utf8').toString('base64url')
 }
 
-/**
- * A new P-256 key. Android puts its double-encoded key in the URL without escaping, so a `+`
- * reaches the server's form decoder as a space: the key is drawn again until that query value
- * holds a `+`, so every Android case goes through that path.
- */
+/** A new P-256 key. */
 export function newMobileKey(): MobileKey {
-  for (;;) {
-    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
-    const jwk = publicKey.export({ format: 'jwk' })
-    const raw = Buffer.concat([Buffer.from([0x04]), Buffer.from(jwk.x!, 'base64url'), Buffer.from(jwk.y!, 'base64url')])
-    const key = {
-      privateKey,
-      androidPublicKey: publicKey.export({ format: 'der', type: 'spki' }).toString('base64'),
-      iosPublicKey: Buffer.concat([IOS_SPKI_HEADER, raw]).toString('base64'),
-    }
-    if (androidQueryKey(key).includes('+')) return key
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  const jwk = publicKey.export({ format: 'jwk' })
+  const raw = Buffer.concat([Buffer.from([0x04]), Buffer.from(jwk.x!, 'base64url'), Buffer.from(jwk.y!, 'base64url')])
+  return {
+    privateKey,
+    androidPublicKey: publicKey.export({ format: 'der', type: 'spki' }).toString('base64'),
+    iosPublicKey: Buffer.concat([IOS_SPKI_HEADER, raw]).toString('base64'),
   }
 }
 
