@@ -16,7 +16,8 @@ import {
 export const PublicKey = z.string().min(1).max(1024).describe('Base64 X.509 SubjectPublicKeyInfo of a P-256 key')
 /** Base64 of a DER ECDSA-SHA256 signature (at most 72 bytes for P-256). */
 export const Signature = z.string().min(1).max(512).describe('Base64 DER ECDSA-SHA256 signature')
-export const ChallengeId = z.string().min(1).max(512)
+// Stored text: a NUL or lone surrogate would reach the database as a lookup key.
+export const ChallengeId = StoredText.min(1).max(512)
 
 export const NamespaceParams = z.object({ namespace: CredentialNamespace })
 
@@ -223,7 +224,7 @@ export const QrChallengeResponse = z.object({
 })
 export type QrChallengeResponse = z.infer<typeof QrChallengeResponse>
 
-export const VerifyQrRequest = z.object({ challengeId: ChallengeId, deviceCode: z.string().min(1).max(256) })
+export const VerifyQrRequest = z.object({ challengeId: ChallengeId, deviceCode: StoredText.min(1).max(256) })
 export const VerifyQrResponse = z.object({
   isClaimed: z.boolean(),
   isConsumed: z.boolean(),

@@ -28,6 +28,7 @@ export const errorCodes = {
   invalid_verification_code: { status: 400, description: 'The verification code does not match; the challenge has failed.' },
   verification_rejected: { status: 409, description: 'The tenant’s verification webhook refused the approval; the challenge has failed.' },
   payload_too_large: { status: 413, description: 'The request body is too large.' },
+  headers_too_large: { status: 431, description: 'The request headers are too large.' },
   unsupported_media_type: { status: 415, description: 'Send the body as application/json.' },
   too_many_requests: { status: 429, description: 'Too many requests; retry later.' },
   internal_error: { status: 500, description: 'Something went wrong; quote the request ID to the operator.' },

@@ -6,7 +6,7 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fast
 import type { Deps } from './domain/deps.ts'
 import { endChallengeStreams } from './http/challenge-stream.ts'
 import { clientApiRoutes } from './http/client-api.ts'
-import { frameworkErrorHandler, installErrorHandling } from './http/errors.ts'
+import { frameworkErrorHandler, installErrorHandling, rejectMalformedRequest } from './http/errors.ts'
 import { serverApiRoutes } from './http/server-api.ts'
 import { systemRoutes } from './http/system.ts'
 import { websocketRoutes } from './http/websocket.ts'
@@ -27,6 +27,7 @@ export async function createApp(deps: Deps): Promise<FastifyInstance> {
     return503OnClosing: true,
     trustProxy: deps.config.TRUST_PROXY,
     frameworkErrors: frameworkErrorHandler,
+    clientErrorHandler: rejectMalformedRequest,
   })
   // Bodies are JSON only: anything else is 415, not a string handed to a schema that wants an object.
   app.removeContentTypeParser('text/plain')

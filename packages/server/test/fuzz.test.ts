@@ -6,18 +6,36 @@
 //
 // Most requests are authenticated for real (a tenant's secret key, tenant Basic, track
 // tokens) and are valid except for what the fuzzer changes, so they reach the domain and the
-// database rather than stopping at authentication.
+// database rather than stopping at authentication. Push and QR-code requests use values that
+// work only once (a nonce, a pending challenge, a device code): those are made fresh just
+// before each request that carries them (see `Live`), so every run can reach the success path.
+// The challenge streams go over a socket, and the WebSocket at /ws-v1-challenge is fuzzed too.
 //
 // Runs per route: FUZZ_RUNS (default 200). Seed: FUZZ_SEED (default fixed, so CI is
 // repeatable); a failure prints the command that reproduces it, e.g.
 //   FUZZ_RUNS=2000 npx vitest run --project integration:pglite packages/server/test/fuzz.test.ts
 import { Buffer } from 'node:buffer'
+import { sign } from 'node:crypto'
+import { request as httpRequest } from 'node:http'
+import { createRequire } from 'node:module'
+import { sql } from 'drizzle-orm'
 import fc, { type Arbitrary } from 'fast-check'
 import type { LightMyRequestResponse } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { acceptedTimeBucketMessages, errorCodes, isErrorCode } from '@countersign/protocol'
+import { z } from 'zod'
+import {
+  acceptedTimeBucketMessages,
+  ActionCode,
+  CustomData,
+  errorCodes,
+  isErrorCode,
+  OutOfBandState,
+  signedDecisionMessage,
+  type SignedDecisionInput,
+} from '@countersign/protocol'
 import { issueChallengeId } from '../src/crypto/challenge-id.ts'
-import { createApiKey } from '../src/domain/tenants.ts'
+import { configureAction, createApiKey } from '../src/domain/tenants.ts'
+import { queryRows } from '../src/storage/database.ts'
 import { basicAuth, createHarness, newDevice, type Harness, type TestDevice } from './support/harness.ts'
 import { bearer, expectClientOk, expectOk, tenantApi, uniqueId, type TenantApi } from './support/api.ts'
 
@@ -47,7 +65,17 @@ interface FuzzRequest {
   payload?: string | Buffer
   /** Credentials and secrets this request carried: no response may contain them. */
   secrets: string[]
+  /** What to make just before sending, for the `@live:` placeholders the request carries. */
+  live?: Live
+  /** Body fields the route returns by design (PATCH …/push returns the push token it was sent). */
+  echoed?: string[]
 }
+
+/** What the checks read of a response, whether it came from app.inject or over a socket. */
+type FuzzResponse = Pick<LightMyRequestResponse, 'statusCode' | 'headers' | 'body'>
+
+/** The Server-Sent Events routes: a 200 is a stream of `state` events, not a JSON body. */
+const STREAM_PATH = /^\/v1\/client\/verify\/(?:push|qr-code)\/stream(?:\?|$)/
 
 /** Shorter values may occur in a body by chance (a state name, a short user ID). */
 const MIN_SECRET_LENGTH = 12
@@ -55,7 +83,7 @@ const STACK_FRAME = /\bat (?:async )?[^\s"(]*\s?\(?(?:file:\/\/|node:|\/)[^\s)"]
 /** Codes a request gets before the domain looks at it; anything else means the fuzz reached it. */
 const GATE_CODES = new Set<string>(['invalid_request', 'unauthorized', 'unsupported_media_type', 'payload_too_large'])
 
-function violations(req: FuzzRequest, res: LightMyRequestResponse): string[] {
+function violations(req: FuzzRequest, res: FuzzResponse): string[] {
   const problems: string[] = []
   const status = res.statusCode
   if (status >= 500) problems.push(`status ${status}`)
@@ -68,6 +96,7 @@ function violations(req: FuzzRequest, res: LightMyRequestResponse): string[] {
   if (req.method === 'HEAD' || status === 204) return problems
   // The API documentation page is HTML (and its assets whatever they are).
   if (req.url.startsWith('/docs') && status < 400) return problems
+  if (STREAM_PATH.test(req.url) && status < 400) return [...problems, ...streamViolations(res)]
   if (!/^application\/json/.test(String(res.headers['content-type'] ?? ''))) {
     problems.push(`content-type ${String(res.headers['content-type'])}`)
   }
@@ -98,24 +127,62 @@ function violations(req: FuzzRequest, res: LightMyRequestResponse): string[] {
   return problems
 }
 
+/**
+ * A stream read up to its first complete event: each event is `state` with the body of the
+ * matching poll (a JSON object without `error`, with a known state).
+ */
+function streamViolations(res: FuzzResponse): string[] {
+  const problems: string[] = []
+  if (res.statusCode !== 200) problems.push(`a stream answered ${res.statusCode}`)
+  if (!/^text\/event-stream/.test(String(res.headers['content-type'] ?? ''))) {
+    problems.push(`a stream with content-type ${String(res.headers['content-type'])}`)
+  }
+  const events = res.body.split('\n\n').slice(0, -1)
+  if (events.length === 0) problems.push('a stream without an event')
+  for (const event of events) {
+    const lines = event.split('\n').filter((line) => !line.startsWith(':'))
+    if (lines.length === 0) continue
+    const name = /^event: (.*)$/m.exec(event)?.[1]
+    const data = /^data: (.*)$/m.exec(event)?.[1]
+    if (name !== 'state' || data === undefined) {
+      problems.push(`a stream event that is not a state: ${JSON.stringify(event.slice(0, 200))}`)
+      continue
+    }
+    let body: unknown
+    try {
+      body = JSON.parse(data)
+    } catch {
+      problems.push('a stream event whose data is not JSON')
+      continue
+    }
+    const record = typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : null
+    if (!record) problems.push('a stream event whose data is not an object')
+    else if ('error' in record) problems.push('a stream event with an error key')
+    else if (!OutOfBandState.safeParse(record.state).success) problems.push(`a stream event with state ${JSON.stringify(record.state)}`)
+  }
+  return problems
+}
+
 let h: Harness
+/** Where the harness listens: for the streams and the WebSocket, which app.inject cannot hold open. */
+let baseUrl: string
 const logLines: string[] = []
 
 /** Status (and code) counts per route, to check that the fuzz reaches the domain. */
 const tallies = new Map<string, Map<string, number>>()
 
-async function send(name: string, req: FuzzRequest): Promise<void> {
+async function send(name: string, generated: FuzzRequest): Promise<void> {
+  const req = await bindLive(generated)
   logLines.length = 0
-  const res = await h.inject({
-    method: req.method,
-    url: req.url,
-    headers: req.headers,
-    ...(req.payload !== undefined ? { payload: req.payload } : {}),
-  })
-  const outcome = `${res.statusCode} ${codeOf(res) ?? ''}`.trim()
-  const tally = tallies.get(name) ?? new Map<string, number>()
-  tally.set(outcome, (tally.get(outcome) ?? 0) + 1)
-  tallies.set(name, tally)
+  const res = STREAM_PATH.test(req.url)
+    ? await overSocket(req)
+    : await h.inject({
+        method: req.method,
+        url: req.url,
+        headers: req.headers,
+        ...(req.payload !== undefined ? { payload: req.payload } : {}),
+      })
+  tally(name, `${res.statusCode} ${codeOf(res) ?? ''}`.trim())
   const problems = violations(req, res)
   if (problems.length > 0) {
     const logged = logLines.map((line) => line.slice(0, 1500)).join('\n')
@@ -130,7 +197,50 @@ async function send(name: string, req: FuzzRequest): Promise<void> {
   }
 }
 
-function codeOf(res: LightMyRequestResponse): string | undefined {
+/**
+ * Sends a request over a socket and reads until the response ends or its first event is
+ * complete, then hangs up, as a page does that navigates away. With app.inject a stream for
+ * a pending challenge would never end (and its fake socket lacks what the stream's cleanup calls).
+ */
+function overSocket(req: FuzzRequest): Promise<FuzzResponse> {
+  const { hostname, port } = new URL(baseUrl)
+  return new Promise((resolve, reject) => {
+    let settled = false
+    const settle = (outcome: FuzzResponse | Error) => {
+      if (settled) return
+      settled = true
+      clearTimeout(timer)
+      request.destroy()
+      if (outcome instanceof Error) reject(outcome)
+      else resolve(outcome)
+    }
+    // Node sends a GET's body without a length unless told one: the server would read it as a second request.
+    const length = req.payload === undefined ? {} : { 'content-length': String(Buffer.byteLength(req.payload)) }
+    const headers = { ...req.headers, ...length }
+    const request = httpRequest({ host: hostname, port, method: req.method, path: req.url, headers, agent: false }, (res) => {
+      const chunks: Buffer[] = []
+      const done = () => settle({ statusCode: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') })
+      const streaming = /^text\/event-stream/.test(res.headers['content-type'] ?? '')
+      res.on('data', (chunk: Buffer) => {
+        chunks.push(chunk)
+        if (streaming && Buffer.concat(chunks).includes('\n\n')) done()
+      })
+      res.on('end', done)
+      res.on('error', (error) => settle(error))
+    })
+    const timer = setTimeout(() => settle(new Error(`no response (or no stream event) within 10 s: ${describeRequest(req)}`)), 10_000)
+    request.on('error', (error) => settle(error))
+    request.end(req.payload)
+  })
+}
+
+function tally(name: string, outcome: string): void {
+  const counts = tallies.get(name) ?? new Map<string, number>()
+  counts.set(outcome, (counts.get(outcome) ?? 0) + 1)
+  tallies.set(name, counts)
+}
+
+function codeOf(res: FuzzResponse): string | undefined {
   try {
     const body = JSON.parse(res.body) as { errorCode?: unknown }
     return typeof body?.errorCode === 'string' ? body.errorCode : undefined
@@ -155,11 +265,18 @@ function describeRequest(req: FuzzRequest): string {
  * route's name, so each route explores its own sequence and one variable reproduces them all.
  */
 async function fuzz(name: string, requests: Arbitrary<FuzzRequest>): Promise<void> {
+  await check(name, requests, (req) => send(name, req))
+}
+
+/** Runs a property `RUNS` times (see `fuzz`), then checks from the tally that it reached the domain. */
+async function check<T>(
+  name: string,
+  values: Arbitrary<T>,
+  property: (value: T) => Promise<void>,
+  reachedDomain: (outcome: string) => boolean = passedTheGates,
+): Promise<void> {
   const seed = (SEED ^ hash(name)) | 0
-  const details = await fc.check(
-    fc.asyncProperty(requests, (req) => send(name, req)),
-    { numRuns: RUNS, seed },
-  )
+  const details = await fc.check(fc.asyncProperty(values, property), { numRuns: RUNS, seed })
   if (details.failed) {
     // The violation names the (shrunk) request; fast-check's own report would repeat it in full.
     const cause = details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance)
@@ -173,13 +290,15 @@ async function fuzz(name: string, requests: Arbitrary<FuzzRequest>): Promise<voi
   if (RUNS >= 100) {
     // A fuzz that never gets past authentication and the schemas tests only those.
     const tally = tallies.get(name) ?? new Map<string, number>()
-    const reached = [...tally].some(([key]) => {
-      const [status, code] = key.split(' ')
-      return Number(status) < 300 || (code !== undefined && !GATE_CODES.has(code))
-    })
+    const reached = [...tally.keys()].some(reachedDomain)
     expect(reached, `${name} never reached the domain: ${JSON.stringify(Object.fromEntries(tally))}`).toBe(true)
   }
   if (process.env.FUZZ_VERBOSE) console.info(name, Object.fromEntries(tallies.get(name) ?? []))
+}
+
+function passedTheGates(outcome: string): boolean {
+  const [status, code] = outcome.split(' ')
+  return Number(status) < 300 || (code !== undefined && !GATE_CODES.has(code))
 }
 
 function hash(text: string): number {
@@ -385,16 +504,30 @@ const noBody: Arbitrary<Body> = fc.oneof(
 )
 
 /** Secret-bearing fields a body may carry. */
-function bodySecrets(payload: string | Buffer | undefined): string[] {
+function bodySecrets(payload: string | undefined, echoed: string[] = []): string[] {
   if (typeof payload !== 'string') return []
   try {
     const body = JSON.parse(payload) as Record<string, unknown>
     if (typeof body !== 'object' || body === null) return []
     const attestation = body.performAttestation as Record<string, unknown> | undefined
-    return [body.token, body.signature, body.pushToken, attestation?.token].filter((v): v is string => typeof v === 'string')
+    const fields = { token: body.token, signature: body.signature, pushToken: body.pushToken, deviceCode: body.deviceCode, attestation: attestation?.token }
+    return Object.entries(fields)
+      .filter(([name]) => !echoed.includes(name))
+      .map(([, value]) => value)
+      .filter((v): v is string => typeof v === 'string')
   } catch {
     return []
   }
+}
+
+/** Everything secret a request carries; `echoed` names body fields its route returns by design. */
+function secretsOf(req: Pick<FuzzRequest, 'headers' | 'payload' | 'echoed'>): string[] {
+  const signature = req.headers['x-authsignal-signature']
+  return [
+    ...authSecrets(req.headers.authorization),
+    ...bodySecrets(typeof req.payload === 'string' ? req.payload : undefined, req.echoed),
+    ...(signature ? [signature] : []),
+  ]
 }
 
 function authSecrets(authorization: string | undefined): string[] {
@@ -418,13 +551,8 @@ function build(
   if (auth !== undefined) headers.authorization = auth
   if (body.contentType !== undefined) headers['content-type'] = body.contentType
   for (const [k, v] of Object.entries(extraHeaders)) if (v !== undefined) headers[k] = v
-  return {
-    method,
-    url,
-    headers,
-    ...(body.payload !== undefined ? { payload: body.payload } : {}),
-    secrets: [...authSecrets(auth), ...bodySecrets(typeof body.payload === 'string' ? body.payload : undefined)],
-  }
+  const payload = body.payload !== undefined ? { payload: body.payload } : {}
+  return { method, url, headers, ...payload, secrets: secretsOf({ headers, ...payload }) }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -461,6 +589,85 @@ interface Fixtures {
     remove: Array<ValidCase & { namespace: string }>
     add: ValidCase[]
   }
+  /** Push and QR-code credentials and challenges. */
+  oob: OutOfBandFixtures
+}
+
+interface OutOfBandFixtures {
+  /**
+   * Every key a push or QR request may name: a user's push device and the legacy one (namespace
+   * `device`) that approved it, another user's QR-code device, an in-app one, another tenant's
+   * push device, one never enrolled. (Requests meant to succeed use new devices: see `Live`.)
+   */
+  devices: TestDevice[]
+  /** Those keys as the push SDKs put them in a query string, and as others might. */
+  queryKeys: string[]
+  /** Tokens of the actions the challenges below are for. */
+  tokens: string[]
+  credentialIds: string[]
+  /** Push challenges approved, denied, expired, pending, pending with number matching, another tenant's; each with its action's token. */
+  pushChallenges: Array<{ challengeId: string; token: string }>
+  /** QR codes unclaimed, for a token, claimed, approved, denied, expired, another tenant's; each with its device code. */
+  qrChallenges: Array<{ challengeId: string; deviceCode: string }>
+}
+
+/** An action whose push and QR answers need number matching and a v2 signed decision. */
+const MATCHED_ACTION = 'approveTransfer'
+
+async function outOfBandFixtures(api: TenantApi, other: TenantApi, inApp: TestDevice): Promise<OutOfBandFixtures> {
+  await configureAction(h.database.db, api.tenant.tenantId, MATCHED_ACTION, { numberMatching: true, requireSignedDecision: true }, new Date(h.clock()))
+  const pushUser = uniqueId('fuzz-push')
+  const legacy = await api.enroll(pushUser, { namespace: 'device' })
+  const push = await api.enroll(pushUser, { namespace: 'push', approvedBy: legacy.device, pushToken: 'fuzz-push-token' })
+  const qrUser = uniqueId('fuzz-qr')
+  const qr = await api.enroll(qrUser, { namespace: 'qr-code' })
+  const foreign = await other.enroll(uniqueId('fuzz-foreign-push'), { namespace: 'push' })
+
+  const startPush = async (a: TenantApi, userId: string, action = 'authorizePayment') => {
+    const tracked = await a.track(userId, action, { transaction: { amount: 100, currency: 'EUR', payee: 'ACME' }, challengeMethod: 'PUSH' })
+    if (!tracked.pushChallenge) throw new Error(`fixture: no push (${String(tracked.pushChallengeRefused)})`)
+    return { challengeId: tracked.pushChallenge.challengeId, token: tracked.token }
+  }
+  const expire = (challengeId: string) =>
+    queryRows(h.database.db, sql`UPDATE challenges SET expires_at = ${new Date(h.clock() - 1000)} WHERE tenant_id = ${api.tenant.tenantId} AND challenge_id = ${challengeId}`)
+  // A user may have three pending pushes (pushMaxPending): the answered and expired ones come first.
+  const approved = await startPush(api, pushUser)
+  await answerAs(api, push.device, 'push', approved.challengeId, true)
+  const denied = await startPush(api, pushUser)
+  await answerAs(api, legacy.device, 'device', denied.challengeId, false)
+  const expired = await startPush(api, pushUser)
+  await expire(expired.challengeId)
+  const pushChallenges = [approved, denied, expired, await startPush(api, pushUser), await startPush(api, pushUser, MATCHED_ACTION), await startPush(other, foreign.credential.userId)]
+
+  const qrCode = async (a: TenantApi, authorization: string, body: object = { action: 'signIn' }) => {
+    const { challengeId, deviceCode } = expectClientOk(await a.client('POST', '/v1/client/challenge/qr-code', authorization, body)) as Record<string, string>
+    return { challengeId: challengeId!, deviceCode: deviceCode! }
+  }
+  const claim = async (challengeId: string) => {
+    const body = { challengeId, publicKey: qr.device.publicKey, signature: qr.device.sign(challengeId) }
+    expectClientOk(await api.client('POST', '/v1/client/user-authenticators/qr-code/challenge/claim', api.tenantBasic, body))
+  }
+  const qrTracked = await api.track(qrUser, 'authorizePayment')
+  const qrChallenges = [await qrCode(api, api.tenantBasic), await qrCode(api, bearer(qrTracked.token), {})]
+  for (const answer of [undefined, true, false]) {
+    const code = await qrCode(api, api.tenantBasic)
+    await claim(code.challengeId)
+    if (answer !== undefined) await answerAs(api, qr.device, 'qr-code', code.challengeId, answer)
+    qrChallenges.push(code)
+  }
+  const qrExpired = await qrCode(api, api.tenantBasic)
+  await expire(qrExpired.challengeId)
+  qrChallenges.push(qrExpired, await qrCode(other, other.tenantBasic))
+
+  const devices = [push.device, legacy.device, qr.device, inApp, foreign.device, newDevice()]
+  return {
+    devices,
+    queryKeys: devices.flatMap((device) => [keyQuery(device), b64url(device.publicKey), b64(device.publicKey).replace(/\+/g, ' '), device.publicKey]),
+    tokens: [...pushChallenges.map((c) => c.token), qrTracked.token],
+    credentialIds: [push, legacy, qr, foreign].map((e) => e.credential.userAuthenticatorId),
+    pushChallenges,
+    qrChallenges,
+  }
 }
 
 interface ValidCase {
@@ -489,7 +696,9 @@ beforeAll(async () => {
   // User IDs that are valid but awkward in a path.
   const awkwardUsers = ['ünïcødé 🙂', 'with spaces', 'a/b', '%2F', 'x'.repeat(255), "o'brien", '"quoted"', '..a', 'back\\slash', '?#&']
   for (const userId of awkwardUsers) await api.track(userId, 'signIn', { email: 'a@b.test', custom: { k: 'v' } })
-  const userIds = [enrolledUser, removable.credential.userId, ...awkwardUsers]
+  // A user with a push device, so track's challengeMethod PUSH can send one.
+  const trackPush = await api.enroll(uniqueId('fuzz-track-push'), { namespace: 'push' })
+  const userIds = [enrolledUser, removable.credential.userId, ...awkwardUsers, trackPush.credential.userId]
 
   const tracked = [await api.track(enrolledUser), await api.track(enrolledUser), await api.track(enrolledUser, 'withdraw')]
   const addToken = (await api.track(uniqueId('fuzz-add'), 'addAuthenticator', { scope: 'add:authenticators' })).token
@@ -608,19 +817,183 @@ beforeAll(async () => {
     tenantBasics,
     tokens,
     userIds,
-    actionCodes: ['authorizePayment', 'signIn', 'withdraw', 'addAuthenticator'],
+    actionCodes: ['authorizePayment', 'signIn', 'withdraw', 'addAuthenticator', MATCHED_ACTION],
     idempotencyKeys: [...tracked.map((t) => t.idempotencyKey), used.idempotencyKey],
-    credentialIds: [enrolled.credential.userAuthenticatorId, removable.credential.userAuthenticatorId, foreign.credential.userAuthenticatorId],
+    credentialIds: [
+      enrolled.credential.userAuthenticatorId,
+      removable.credential.userAuthenticatorId,
+      foreign.credential.userAuthenticatorId,
+      trackPush.credential.userAuthenticatorId,
+    ],
     devices,
     challengeIds,
     verifyTriples,
     removePairs,
     queryKeys,
     valid: { verify: verifyCases, remove: removeCases, add: addCases },
+    oob: await outOfBandFixtures(api, other, enrolled.device),
   }
+  baseUrl = await h.app.listen({ host: '127.0.0.1', port: 0 })
 }, 120_000)
 
 afterAll(() => h.close())
+
+// ---------------------------------------------------------------------------------------
+// Values made just before sending
+// ---------------------------------------------------------------------------------------
+
+/**
+ * Placeholders a generated request may carry where a value works only once. A request that
+ * still holds one when it is sent gets a fresh value made for it (see `Live`); the rest of the
+ * request stays as generated, so a valid request and its one-field mutations both reach the
+ * state they are about.
+ */
+const LIVE = {
+  challengeId: '@live:challengeId',
+  deviceCode: '@live:deviceCode',
+  nonce: '@live:nonce',
+  publicKey: '@live:publicKey',
+  /** The public key in a query string: base64 once more and percent-encoded, raw (Android), base64url (iOS). */
+  publicKeyQuery: '@live:publicKeyQuery',
+  publicKeyQueryRaw: '@live:publicKeyQueryRaw',
+  publicKeyQueryUrl: '@live:publicKeyQueryUrl',
+  token: '@live:token',
+  verificationCode: '@live:verificationCode',
+  userAuthenticatorId: '@live:userAuthenticatorId',
+  /**
+   * In a body: the device's signature over the body's `challengeId` as sent (v1), or over the
+   * decision the body states (v2), so even a hostile challenge ID gets past the signature check.
+   * In X-Authsignal-Signature: the signature over the nonce.
+   */
+  signature: '@live:signature',
+} as const
+type LiveName = keyof typeof LIVE
+
+/**
+ * What a request needs made before it is sent. Each is a new user with a new device, so the
+ * failed signatures of other runs (which lock a credential) never stand in its way.
+ */
+type Live =
+  /**
+   * A device in `namespace` and an action tracked for its user (the token); with `start`,
+   * tracked with challengeMethod PUSH and then answered when `answer` says so; with `nonce`,
+   * a nonce from …/challenge/sign.
+   */
+  | { make: 'push'; namespace: 'push' | 'device'; action: string; transaction?: Record<string, unknown>; start: boolean; answer?: boolean; nonce?: boolean }
+  /** A QR code created with the tenant ID and a device in `namespace`; claimed and answered by it when asked. */
+  | { make: 'qr'; namespace: 'qr-code' | 'device'; claim: boolean; answer?: boolean }
+
+interface Made {
+  values: Partial<Record<LiveName, string>>
+  signer: TestDevice
+  /** What a v2 signature covers besides the challenge ID, the decision and the code. */
+  decision: Omit<SignedDecisionInput, 'challengeId' | 'decision' | 'verificationCode'>
+}
+
+const LIVE_PLACEHOLDER = /@live:(\w+)/g
+
+/** The request with its placeholders replaced by values made now; unchanged when it holds none. */
+async function bindLive(req: FuzzRequest): Promise<FuzzRequest> {
+  const carried = [req.url, typeof req.payload === 'string' ? req.payload : '', ...Object.values(req.headers)].some((text) => text.includes('@live:'))
+  if (!req.live || !carried) return req
+  const made = await makeLive(req.live).catch((error: unknown) => {
+    throw new Error(`making ${JSON.stringify(req.live)} failed: ${error instanceof Error ? error.message : String(error)}`)
+  })
+  const fill = (text: string) =>
+    text.replace(LIVE_PLACEHOLDER, (placeholder, name: string) => (name === 'signature' ? placeholder : (made.values[name as LiveName] ?? placeholder)))
+  const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, fill(v)]))
+  if (headers['x-authsignal-signature'] === LIVE.signature) headers['x-authsignal-signature'] = made.signer.sign(made.values.nonce ?? '')
+  let payload = typeof req.payload === 'string' ? fill(req.payload) : req.payload
+  if (typeof payload === 'string' && payload.includes(JSON.stringify(LIVE.signature))) {
+    payload = payload.replaceAll(JSON.stringify(LIVE.signature), JSON.stringify(liveSignature(made, payload)))
+  }
+  const bound = { ...req, url: fill(req.url), headers, ...(payload !== undefined ? { payload } : {}) }
+  return { ...bound, secrets: secretsOf(bound) }
+}
+
+/** The device's signature over what the body says: v1 over its challengeId, v2 over its decision. */
+function liveSignature(made: Made, payload: string): string {
+  let body: Record<string, unknown> = {}
+  try {
+    const parsed: unknown = JSON.parse(payload)
+    if (typeof parsed === 'object' && parsed !== null) body = parsed as Record<string, unknown>
+  } catch {
+    // Not JSON after all: sign the challenge ID that was made.
+  }
+  const challengeId = typeof body.challengeId === 'string' ? body.challengeId : (made.values.challengeId ?? '')
+  if (body.signatureVersion !== 2) return made.signer.sign(challengeId)
+  let message: string
+  try {
+    message = signedDecisionMessage({
+      ...made.decision,
+      challengeId,
+      decision: body.approved === true ? 'approved' : 'denied',
+      verificationCode: typeof body.verificationCode === 'string' ? body.verificationCode : null,
+    })
+  } catch {
+    // A code no device could sign (a lone surrogate): send the v1 signature, which v2 refuses.
+    return made.signer.sign(challengeId)
+  }
+  const dsaEncoding = body.signatureFormat === 'p1363' ? 'ieee-p1363' : 'der'
+  return sign('sha256', Buffer.from(message, 'utf8'), { key: made.signer.privateKey, dsaEncoding }).toString('base64')
+}
+
+async function makeLive(live: Live): Promise<Made> {
+  const api = fx.api
+  const tenantId = api.tenant.tenantId
+  const userId = uniqueId(`fuzz-live-${live.make}`)
+  const { device, credential } = await api.enroll(userId, { namespace: live.namespace, pushToken: 'fuzz-push-token' })
+  const values: Made['values'] = {
+    publicKey: device.publicKey,
+    publicKeyQuery: keyQuery(device),
+    publicKeyQueryRaw: b64(device.publicKey),
+    publicKeyQueryUrl: b64url(device.publicKey),
+    userAuthenticatorId: credential.userAuthenticatorId,
+  }
+  switch (live.make) {
+    case 'push': {
+      const tracked = await api.track(userId, live.action, {
+        ...(live.transaction ? { transaction: live.transaction } : {}),
+        ...(live.start ? { challengeMethod: 'PUSH' } : {}),
+      })
+      values.token = tracked.token
+      if (live.start) {
+        if (!tracked.pushChallenge) throw new Error(`fixture: track sent no push (${String(tracked.pushChallengeRefused)})`)
+        values.challengeId = tracked.pushChallenge.challengeId
+        values.verificationCode = tracked.pushChallenge.verificationCode ?? ''
+        if (live.answer !== undefined) await answerAs(api, device, live.namespace, values.challengeId, live.answer)
+      }
+      if (live.nonce) {
+        const url = `/v1/client/user-authenticators/${live.namespace}/challenge/sign?publicKey=${keyQuery(device)}`
+        values.nonce = (expectClientOk(await api.client('POST', url, api.tenantBasic)) as { message: string }).message
+      }
+      return { values, signer: device, decision: { tenantId, action: live.action, idempotencyKey: tracked.idempotencyKey, transaction: live.transaction ?? null } }
+    }
+    case 'qr': {
+      const created = expectClientOk(await api.client('POST', '/v1/client/challenge/qr-code', api.tenantBasic, { action: 'signIn' })) as {
+        challengeId: string
+        deviceCode: string
+      }
+      values.challengeId = created.challengeId
+      values.deviceCode = created.deviceCode
+      if (live.claim) {
+        const claim = { challengeId: created.challengeId, publicKey: device.publicKey, signature: device.sign(created.challengeId) }
+        expectClientOk(await api.client('POST', `/v1/client/user-authenticators/${live.namespace}/challenge/claim`, api.tenantBasic, claim))
+        if (live.answer !== undefined) await answerAs(api, device, live.namespace, created.challengeId, live.answer)
+      }
+      return { values, signer: device, decision: { tenantId, action: 'signIn', idempotencyKey: null, transaction: null } }
+    }
+  }
+}
+
+/** A v1 answer that must be recorded (puts a challenge in a state before the fuzzed request). */
+async function answerAs(api: TenantApi, device: TestDevice, namespace: string, challengeId: string, approved: boolean): Promise<void> {
+  const body = { challengeId, publicKey: device.publicKey, signature: device.sign(challengeId), approved }
+  expectClientOk(await api.client('POST', `/v1/client/user-authenticators/${namespace}/challenge`, api.tenantBasic, body))
+}
+
+/** The public key as the push SDKs put it in a query string (base64 once more, percent-encoded). */
+const keyQuery = (device: TestDevice) => encodeURIComponent(Buffer.from(device.publicKey).toString('base64'))
 
 // ---------------------------------------------------------------------------------------
 // Credentials
@@ -777,6 +1150,33 @@ const email = fc.oneof(fc.emailAddress(), fc.constant('a@b.test'))
 const phoneNumber = fc.stringMatching(/^\+[1-9][0-9]{6,14}$/)
 const locale = fc.constantFrom('en', 'en-US', 'de-CH', 'zh-Hant-TW', 'x'.repeat(35))
 
+// Fastify refuses any body with a `__proto__` key (prototype poisoning): such a transaction is a hostile one.
+const transactionKey = fc.stringMatching(/^[A-Za-z0-9_.-]{1,64}$/).filter((key) => key !== '__proto__')
+/** Values a transaction field may hold, numbers RFC 8785 spells in unusual ways among them. */
+const transactionValue = fc.oneof(
+  fc.string({ maxLength: 40 }),
+  fc.string({ unit: 'grapheme', maxLength: 12 }).filter((text) => !text.includes('\u0000')),
+  fc.double({ noNaN: true, noDefaultInfinity: true }),
+  fc.integer(),
+  fc.constantFrom(1e21, 1e-7, 0.1, -0, 5e-324, 2 ** 53 + 2, 1.7976931348623157e308, 333333333.3333332, 9.999999999999997e22),
+  fc.boolean(),
+  fc.constant(null),
+)
+/** Transaction details within the limits: flat, ≤ 32 fields, names of letters, digits, `_ . -`. */
+const validTransaction = fc.dictionary(transactionKey, transactionValue, { maxKeys: 6 })
+const HOSTILE_TRANSACTIONS: Array<Record<string, unknown>> = [
+  { memo: 'x'.repeat(1025) }, { '': 1 }, { ['k'.repeat(65)]: 1 }, { 'a b': 1 }, { nested: { amount: 1 } }, { list: [1, 2] },
+  { payee: 'ACME\u0000' }, { payee: 'ACME \ud800' }, { 'payee\u0000': 1 }, { amount: '1e999' },
+  JSON.parse('{"__proto__":{"amount":1}}') as Record<string, unknown>, JSON.parse('{"constructor":1,"toString":"x"}') as Record<string, unknown>,
+]
+const transactionDetails: Arbitrary<Record<string, unknown>> = fc.oneof(
+  { weight: 12, arbitrary: validTransaction },
+  // Around the 32-field limit.
+  { weight: 1, arbitrary: fc.dictionary(transactionKey, transactionValue, { minKeys: 31, maxKeys: 34 }) },
+  { weight: 1, arbitrary: fc.dictionary(nasty, anyJson, { maxKeys: 3 }) },
+  { weight: 1, arbitrary: fc.constantFrom(...HOSTILE_TRANSACTIONS) },
+)
+
 function trackFields(): Fields {
   return {
     idempotencyKey: fc.oneof(fc.uuid(), fc.constantFrom(...fx.idempotencyKeys), fc.stringMatching(/^[\x21-\x7e]{1,255}$/)),
@@ -791,6 +1191,9 @@ function trackFields(): Fields {
     username: fc.string({ unit: 'grapheme', maxLength: 40 }),
     custom: customData,
     locale,
+    transaction: transactionDetails,
+    challengeMethod: fc.oneof({ weight: 6, arbitrary: fc.constant('PUSH') }, { weight: 1, arbitrary: fc.constantFrom('push', 'SMS', 'IN_APP', '') }),
+    pushUserAuthenticatorId: fc.oneof(fc.constantFrom(...fx.credentialIds, ...fx.oob.credentialIds), uuidLike),
   }
 }
 
@@ -834,6 +1237,346 @@ const challengeIdValue = () =>
     { weight: 1, arbitrary: fc.uint8Array({ minLength: 38, maxLength: 90 }).map((b) => Buffer.concat([Buffer.from([1]), b]).toString('base64url')) },
     { weight: 1, arbitrary: fc.tuple(fc.constantFrom(...fx.challengeIds), fc.nat()).map(([c, i]) => c.slice(0, i % c.length) + (c[i % c.length] === 'A' ? 'B' : 'A') + c.slice((i % c.length) + 1)) },
   )
+
+// ---------------------------------------------------------------------------------------
+// Push and QR-code values
+// ---------------------------------------------------------------------------------------
+
+/** Tenant-ID routes: mostly the tenant's Basic forms the SDKs send, sometimes anything. */
+function tenantAuth(): Arbitrary<string | undefined> {
+  return fc.oneof({ weight: 8, arbitrary: fc.constantFrom(...fx.tenantBasics.slice(0, 3)) }, { weight: 2, arbitrary: clientAuth() })
+}
+
+/** Push and QR routes: the tenant ID, a token of one of these actions, or anything clientAuth gives. */
+function outOfBandAuth(): Arbitrary<string | undefined> {
+  return fc.oneof(
+    { weight: 5, arbitrary: fc.constantFrom(...fx.tenantBasics.slice(0, 3)) },
+    { weight: 2, arbitrary: fc.constantFrom(...fx.oob.tokens).map(bearer) },
+    { weight: 3, arbitrary: clientAuth() },
+  )
+}
+
+/** X-Authsignal-Tenant-ID on push and QR routes: usually absent (the mobile SDKs send none), otherwise as tenantHeader. */
+function occasionalTenantHeader(): Arbitrary<string | undefined> {
+  return fc.oneof({ weight: 3, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: tenantHeader() })
+}
+
+/**
+ * A body that passes the route's schema, from domain-relevant choices (another challenge, a
+ * wrong code, another device's key): it reaches the domain's own refusals, which bodies the
+ * schema refuses never do.
+ */
+function wellFormedBody(fields: Fields, required: string[]): Arbitrary<Body> {
+  return fc.record(fields, { requiredKeys: required as never[] }).map((body) => ({ payload: json(body), contentType: 'application/json' }))
+}
+
+/** A route's bodies: as `jsonBody` gives them, or well formed (`wellFormedBody`). */
+function outOfBandBody(fields: Fields, required: string[], valid: Arbitrary<Record<string, unknown>>, wellFormed: Fields): Arbitrary<Body> {
+  return fc.oneof({ weight: 3, arbitrary: jsonBody(fields, required, valid) }, { weight: 2, arbitrary: wellFormedBody(wellFormed, required) })
+}
+
+/** Challenge IDs that pass the schema: a real one in another state, another tenant's, a UUID no challenge has. */
+const knownChallengeId = () =>
+  fc.oneof(
+    { weight: 4, arbitrary: fc.constantFrom(...[...fx.oob.pushChallenges, ...fx.oob.qrChallenges].map((c) => c.challengeId)) },
+    { weight: 1, arbitrary: fc.uuid() },
+  )
+
+/** A fresh value (a `LIVE` placeholder) most of the time, otherwise `other`. */
+function liveOr(placeholder: string, other: Arbitrary<unknown>, weight = 3): Arbitrary<unknown> {
+  return fc.oneof({ weight, arbitrary: fc.constant(placeholder) }, { weight: 2, arbitrary: other })
+}
+
+const outOfBandKeys = () => fc.constantFrom(...fx.oob.devices.map((d) => d.publicKey))
+/** A nonce's shape (32 random bytes, base64url) that no device was given. */
+const nonceLike = fc.uint8Array({ minLength: 32, maxLength: 32 }).map((bytes) => Buffer.from(bytes).toString('base64url'))
+
+const outOfBandPublicKey = () =>
+  fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...fx.oob.devices.map((d) => d.publicKey)) }, { weight: 2, arbitrary: publicKeyValue() })
+
+/** Real push and QR challenge IDs in every state, another tenant's, in-app ones, and near misses. */
+const outOfBandChallengeId = () => {
+  const real = [...fx.oob.pushChallenges, ...fx.oob.qrChallenges].map((c) => c.challengeId)
+  return fc.oneof(
+    { weight: 4, arbitrary: fc.constantFrom(...real) },
+    { weight: 1, arbitrary: fc.constantFrom(...real).map((id) => id.toUpperCase()) },
+    { weight: 1, arbitrary: fc.uuid() },
+    { weight: 2, arbitrary: challengeIdValue() },
+  )
+}
+
+/** `?publicKey=` as the push SDKs send it (base64 once more; percent-encoded, or raw as Android does), or hostile. */
+function outOfBandKeyQuery(): Arbitrary<string> {
+  const query = queryString({
+    publicKey: fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...fx.oob.queryKeys) }, { weight: 1, arbitrary: publicKeyValue() }),
+  })
+  const raw = fc.constantFrom(...fx.oob.queryKeys).map((key) => `?publicKey=${key.replace(/ /g, '+')}`)
+  return fc.oneof(query, raw)
+}
+
+/**
+ * A new user's device in either push namespace with a tracked action, sometimes one with number
+ * matching and v2; with `start`, a push challenge for it, pending or (with `anyState`) answered.
+ */
+function livePush(options: { start: boolean; anyState?: boolean; nonce?: boolean }): Arbitrary<Live> {
+  return fc
+    .record({
+      namespace: fc.constantFrom('push' as const, 'device' as const),
+      // Answered with v1 before the request, so not for the action that requires v2.
+      action: options.anyState ? fc.constant('authorizePayment') : fc.constantFrom('authorizePayment', 'authorizePayment', MATCHED_ACTION),
+      transaction: fc.option(validTransaction, { nil: undefined }),
+      answer: options.anyState ? fc.constantFrom(undefined, true, false) : fc.constant(undefined),
+    })
+    .map((r) => ({ make: 'push', ...r, start: options.start, ...(options.nonce ? { nonce: true } : {}) }))
+}
+
+/** A QR code and a new user's device in either QR namespace; claimed or not, or (with `anyState`) also answered. */
+function liveQr(options: { claimed?: boolean; anyState?: boolean } = {}): Arbitrary<Live> {
+  return fc
+    .record({
+      namespace: fc.constantFrom('qr-code' as const, 'device' as const),
+      claim: options.claimed === undefined ? fc.boolean() : fc.constant(options.claimed),
+      answer: options.anyState ? fc.constantFrom(undefined, true, false) : fc.constant(undefined),
+    })
+    .map((r) => ({ make: 'qr', ...r, ...(r.claim ? {} : { answer: undefined }) }))
+}
+
+/** The namespace a live request is for, usually; sometimes another or a hostile segment. */
+function namespaceFor(live: Live): Arbitrary<string> {
+  return fc.oneof({ weight: 6, arbitrary: fc.constant(live.namespace) }, { weight: 1, arbitrary: namespaceArb() })
+}
+
+/** POST /verify/push and its stream: a live challenge in any state polled with its token, a fixture one, or hostile. */
+function verifyPushRequests(path: string): Arbitrary<FuzzRequest> {
+  const fields: Fields = { challengeId: liveOr(LIVE.challengeId, outOfBandChallengeId()) }
+  const wellFormed = (challengeId: string): Fields => ({ challengeId: liveOr(challengeId, knownChallengeId(), 4) })
+  const auth = (token: string) => fc.oneof({ weight: 6, arbitrary: fc.constant(bearer(token)) }, { weight: 1, arbitrary: outOfBandAuth() })
+  const body = (challengeId: string) => outOfBandBody(fields, ['challengeId'], fc.constant({ challengeId }), wellFormed(challengeId))
+  return fc.oneof(
+    livePush({ start: true, anyState: true }).chain((live) =>
+      fc.record({ auth: auth(LIVE.token), body: body(LIVE.challengeId) }).map((r) => ({ ...build('POST', path, r.auth, r.body), live })),
+    ),
+    fc.constantFrom(...fx.oob.pushChallenges).chain((c) =>
+      fc
+        .record({ auth: auth(c.token), tenant: occasionalTenantHeader(), body: body(c.challengeId) })
+        .map((r) => build('POST', path, r.auth, r.body, { 'x-authsignal-tenant-id': r.tenant })),
+    ),
+  )
+}
+
+/** POST /verify/qr-code and its stream: a live QR code in any state with its device code, a fixture one, or hostile. */
+function verifyQrRequests(path: string): Arbitrary<FuzzRequest> {
+  const fields: Fields = {
+    challengeId: liveOr(LIVE.challengeId, outOfBandChallengeId()),
+    deviceCode: liveOr(
+      LIVE.deviceCode,
+      fc.oneof(fc.constantFrom(...fx.oob.qrChallenges.map((c) => c.deviceCode)), randomBase64Url(32), fc.integer({ min: 250, max: 260 }).map((n) => 'd'.repeat(n))),
+    ),
+  }
+  const required = ['challengeId', 'deviceCode']
+  const deviceCodes = fc.oneof(fc.constantFrom(...fx.oob.qrChallenges.map((c) => c.deviceCode)), nonceLike)
+  const body = (challengeId: string, deviceCode: string) =>
+    outOfBandBody(fields, required, fc.constant({ challengeId, deviceCode }), {
+      challengeId: liveOr(challengeId, knownChallengeId(), 4),
+      deviceCode: liveOr(deviceCode, deviceCodes, 4),
+    })
+  return fc.oneof(
+    liveQr({ anyState: true }).chain((live) =>
+      fc
+        .record({ auth: tenantAuth(), tenant: occasionalTenantHeader(), body: body(LIVE.challengeId, LIVE.deviceCode) })
+        .map((r) => ({ ...build('POST', path, r.auth, r.body, { 'x-authsignal-tenant-id': r.tenant }), live })),
+    ),
+    fc.constantFrom(...fx.oob.qrChallenges).chain((c) =>
+      fc.record({ auth: tenantAuth(), body: body(c.challengeId, c.deviceCode) }).map((r) => build('POST', path, r.auth, r.body)),
+    ),
+  )
+}
+
+// ---------------------------------------------------------------------------------------
+// The WebSocket
+// ---------------------------------------------------------------------------------------
+
+/** The members of a `ws` client used here (`ws` is installed for @fastify/websocket, without types). */
+interface WsClient {
+  on(event: 'open', listener: () => void): this
+  on(event: 'message', listener: (data: Buffer) => void): this
+  on(event: 'close', listener: (code: number) => void): this
+  on(event: 'error', listener: (error: Error) => void): this
+  send(data: string | Buffer, options: { binary: boolean }): void
+  terminate(): void
+}
+const requireCjs = createRequire(import.meta.url)
+const { WebSocket } = requireCjs('ws') as { WebSocket: new (address: string, protocols: string[]) => WsClient }
+
+const WS_PROTOCOL = 'authsignal-ws'
+const WS_TENANT = 'x.authsignal.tenant.'
+const WS_TOKEN = 'x.authsignal.token.'
+const WS_MAX_PAYLOAD = 16 * 1024
+const WS_CLOSE = { unauthorized: 4401, tooBig: 1009, policy: 1008 } as const
+
+// What the browser SDK sends to create a QR code, read by the server with this schema: the
+// fuzz predicts from it which messages the server must answer.
+const CreateChallengeMessage = z.object({
+  type: z.literal('CREATE_CHALLENGE'),
+  data: z.object({ challengeType: z.literal('QR_CODE'), actionCode: ActionCode.optional(), custom: CustomData.optional() }),
+})
+
+interface WsFrame {
+  data: string | Buffer
+  binary: boolean
+}
+
+/** Who the server should take the page for: the token's action, a tenant, or nobody. */
+type WsCaller = { kind: 'token'; action: string } | { kind: 'tenant' } | null
+
+/** The server's rule (websocket.ts): the first token subprotocol decides if it is non-empty, else the first tenant one. */
+function wsCaller(protocols: string[], wsToken: { token: string; action: string }): WsCaller {
+  const token = protocols.find((p) => p.startsWith(WS_TOKEN))?.slice(WS_TOKEN.length)
+  if (token) return token === wsToken.token ? { kind: 'token', action: wsToken.action } : null
+  const tenantId = protocols.find((p) => p.startsWith(WS_TENANT))?.slice(WS_TENANT.length)
+  return tenantId === fx.api.tenant.tenantId || tenantId === fx.other.tenant.tenantId ? { kind: 'tenant' } : null
+}
+
+/** How the server treats one frame: too big, a request for a QR code (its action), or ignored. */
+function wsFrameKind(frame: WsFrame): { kind: 'too-big' } | { kind: 'create'; actionCode: string | undefined } | { kind: 'ignored' } {
+  const bytes = typeof frame.data === 'string' ? Buffer.from(frame.data, 'utf8') : frame.data
+  if (bytes.length > WS_MAX_PAYLOAD) return { kind: 'too-big' }
+  try {
+    const parsed = CreateChallengeMessage.safeParse(JSON.parse(bytes.toString('utf8')))
+    return parsed.success ? { kind: 'create', actionCode: parsed.data.data.actionCode } : { kind: 'ignored' }
+  } catch {
+    return { kind: 'ignored' }
+  }
+}
+
+interface WsExpectation {
+  /** CHALLENGE_CREATED messages due, at least and at most. */
+  created: [number, number]
+  /**
+   * Close codes that may end the session; empty when the socket must stay open. `refusal` when
+   * a request the domain refuses comes first: the page must be told (a close with a client
+   * error code, or a message that is not CHALLENGE_CREATED), never with a server error (1011).
+   */
+  closeCodes: number[]
+  refusal: boolean
+}
+
+/** Close codes an application may use for a client's mistake (RFC 6455 §7.4.2), and policy violation. */
+const CLIENT_CLOSE_CODES = [WS_CLOSE.policy, ...Array.from({ length: 1000 }, (_, i) => 4000 + i)]
+
+/**
+ * What the server must do with these frames: an unauthenticated page is closed (4401); every
+ * request for a QR code is answered in turn (at most one a second, so later ones come late);
+ * anything else is ignored; a frame over the size limit closes the socket (1009). A request
+ * the domain refuses (no action without a token, another action than the token's) is the
+ * page's mistake.
+ */
+function expectWs(caller: WsCaller, frames: WsFrame[]): WsExpectation {
+  // The size limit is enforced as a frame arrives, answers come in turn: a close for size may
+  // overtake the answers to earlier frames.
+  const tooBig = frames.some((f) => wsFrameKind(f).kind === 'too-big')
+  const expect = (created: number, closeCodes: number[], refusal = false): WsExpectation =>
+    tooBig ? { created: [0, created], closeCodes: [WS_CLOSE.tooBig, ...closeCodes], refusal } : { created: [created, created], closeCodes, refusal }
+  if (!caller) return expect(0, [WS_CLOSE.unauthorized])
+  let created = 0
+  for (const frame of frames) {
+    const kind = wsFrameKind(frame)
+    if (kind.kind === 'too-big') return expect(created, [])
+    if (kind.kind === 'ignored') continue
+    const accepted = caller.kind === 'tenant' ? kind.actionCode !== undefined : kind.actionCode === undefined || kind.actionCode === caller.action
+    if (!accepted) return expect(created, CLIENT_CLOSE_CODES, true)
+    created++
+  }
+  return expect(created, [])
+}
+
+interface WsSession {
+  /** Why the client gave up on the handshake, if it did. */
+  handshakeError?: string
+  messages: string[]
+  closeCode?: number
+}
+
+/** Opens a socket offering `protocols`, sends `frames` at once, and waits until `expected` is met or the socket closes. */
+function wsSession(protocols: string[], frames: WsFrame[], expected: WsExpectation): Promise<WsSession> {
+  return new Promise((resolve) => {
+    const session: WsSession = { messages: [] }
+    const socket = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}/ws-v1-challenge`, protocols)
+    let opened = false
+    const finish = () => {
+      clearTimeout(timer)
+      socket.terminate()
+      resolve(session)
+    }
+    // Requests are answered a second apart: allow for each.
+    const timer = setTimeout(finish, 5000 + 1000 * expected.created[1])
+    socket.on('open', () => {
+      opened = true
+      for (const frame of frames) socket.send(frame.data, { binary: frame.binary })
+    })
+    socket.on('message', (data) => {
+      session.messages.push(data.toString('utf8'))
+      const created = session.messages.filter((m) => m.includes('"CHALLENGE_CREATED"')).length
+      const told = expected.refusal && created < session.messages.length
+      if ((expected.closeCodes.length === 0 && created >= expected.created[1]) || told) finish()
+    })
+    socket.on('error', (error) => {
+      if (!opened) session.handshakeError = error.message
+    })
+    socket.on('close', (code) => {
+      if (opened) session.closeCode = code
+      finish()
+    })
+  })
+}
+
+function wsViolations(plan: { protocols: string[]; frames: WsFrame[] }, expected: WsExpectation, session: WsSession, secrets: string[]): string[] {
+  const problems: string[] = []
+  if (session.handshakeError !== undefined) {
+    // The browser, like `ws`, drops a connection whose server picked none of its subprotocols.
+    const dropped = plan.protocols.length > 0 && !plan.protocols.includes(WS_PROTOCOL) && /no subprotocol/.test(session.handshakeError)
+    if (!dropped) problems.push(`the handshake failed: ${session.handshakeError}`)
+    return problems
+  }
+  let created = 0
+  let other = 0
+  for (const text of session.messages) {
+    if (STACK_FRAME.test(text)) problems.push('a message holds a stack frame')
+    for (const secret of secrets) if (text.includes(secret)) problems.push('a message echoes the token')
+    let message: { type?: unknown; data?: Record<string, unknown> }
+    try {
+      message = (JSON.parse(text) as typeof message | null) ?? {}
+    } catch {
+      problems.push(`a message that is not JSON: ${JSON.stringify(text.slice(0, 200))}`)
+      continue
+    }
+    const data = message.data ?? {}
+    if (message.type === 'CHALLENGE_CREATED') {
+      created++
+      const complete = typeof data.challengeId === 'string' && data.challengeType === 'QR_CODE' && data.state === 'unclaimed' && !Number.isNaN(Date.parse(String(data.expiresAt)))
+      if (!complete || 'error' in data) problems.push(`a CHALLENGE_CREATED without what the SDK reads: ${text.slice(0, 300)}`)
+    } else {
+      other++
+      if (!expected.refusal) problems.push(`an unexpected message ${text.slice(0, 300)}`)
+    }
+  }
+  if (created < expected.created[0] || created > expected.created[1]) {
+    problems.push(`${created} CHALLENGE_CREATED where ${expected.created.join('–')} were due`)
+  }
+  const code = session.closeCode
+  if (code === undefined && expected.closeCodes.length > 0 && !(expected.refusal && other > 0)) {
+    problems.push(`still open where it should have been closed with ${describeCloseCodes(expected.closeCodes)}`)
+  }
+  if (code !== undefined && !expected.closeCodes.includes(code)) {
+    problems.push(expected.closeCodes.length === 0 ? `closed with ${code} instead of staying open` : `closed with ${code} where ${describeCloseCodes(expected.closeCodes)} was due`)
+  }
+  return problems
+}
+
+function describeCloseCodes(codes: number[]): string {
+  const named = codes.filter((c) => !CLIENT_CLOSE_CODES.includes(c))
+  return [...named, ...(codes.some((c) => CLIENT_CLOSE_CODES.includes(c)) ? ['1008 or 4000–4999'] : [])].join(' or ')
+}
 
 // ---------------------------------------------------------------------------------------
 // The routes
@@ -1030,6 +1773,296 @@ describe('fuzz: Client API (tenant ID or token)', () => {
   })
 })
 
+describe('fuzz: push and QR code (Client API)', () => {
+  it('POST /v1/client/user-authenticators/:namespace/challenge/sign, …/sign, …/update/sign (nonces)', { timeout: TIMEOUT_MS }, async ({ task }) => {
+    const path = fc
+      .tuple(namespaceArb(), fc.constantFrom('challenge/sign', 'sign', 'update/sign'))
+      .map(([namespace, rest]) => `/v1/client/user-authenticators/${namespace}/${rest}`)
+    await fuzz(
+      task.name,
+      fc
+        .record({ auth: outOfBandAuth(), tenant: occasionalTenantHeader(), path, query: outOfBandKeyQuery(), body: noBody })
+        .map((r) => build('POST', `${r.path}${r.query}`, r.auth, r.body, { 'x-authsignal-tenant-id': r.tenant })),
+    )
+  })
+
+  it('GET /v1/client/user-authenticators/:namespace/challenge?publicKey (X-Authsignal-Signature)', { timeout: TIMEOUT_MS }, async ({ task }) => {
+    // Usually the signature over a fresh nonce; sometimes none (older SDKs), or not one at all.
+    const signature = fc.option(
+      fc.oneof({ weight: 4, arbitrary: fc.constant(LIVE.signature) }, { weight: 1, arbitrary: signatureValue() }, { weight: 1, arbitrary: headerText }),
+      { freq: 4, nil: undefined },
+    )
+    const liveQuery = fc.constantFrom(LIVE.publicKeyQuery, LIVE.publicKeyQueryRaw, LIVE.publicKeyQueryUrl).map((key) => `?publicKey=${key}`)
+    await fuzz(
+      task.name,
+      fc.oneof(
+        livePush({ start: true, nonce: true }).chain((live) =>
+          fc
+            .record({ auth: tenantAuth(), tenant: occasionalTenantHeader(), namespace: namespaceFor(live), query: fc.oneof(liveQuery, outOfBandKeyQuery()), signature, body: noBody })
+            .map((r) => ({
+              ...build('GET', `/v1/client/user-authenticators/${r.namespace}/challenge${r.query}`, r.auth, r.body, {
+                'x-authsignal-tenant-id': r.tenant,
+                'x-authsignal-signature': r.signature,
+              }),
+              live,
+            })),
+        ),
+        fc
+          .record({ auth: outOfBandAuth(), tenant: occasionalTenantHeader(), namespace: namespaceArb(), query: outOfBandKeyQuery(), signature, body: noBody })
+          .map((r) =>
+            build('GET', `/v1/client/user-authenticators/${r.namespace}/challenge${r.query}`, r.auth, r.body, {
+              'x-authsignal-tenant-id': r.tenant,
+              'x-authsignal-signature': r.signature,
+            }),
+          ),
+      ),
+    )
+  })
+
+  it('PATCH /v1/client/user-authenticators/:namespace (push token, expiry)', { timeout: TIMEOUT_MS }, async ({ task }) => {
+    const pushToken = fc.oneof(randomBase64(100), fc.constant(null), nasty, fc.integer({ min: 4090, max: 4100 }).map((n) => 'p'.repeat(n)))
+    const fields: Fields = {
+      challengeId: liveOr(LIVE.nonce, fc.oneof(randomBase64Url(32), randomBase64Url(48), outOfBandChallengeId())),
+      publicKey: liveOr(LIVE.publicKey, outOfBandPublicKey()),
+      signature: liveOr(LIVE.signature, signatureValue()),
+      pushToken,
+      resetExpiry: fc.boolean(),
+    }
+    const required = ['challengeId', 'publicKey', 'signature']
+    const valid = fc
+      .record({ pushToken: fc.oneof(randomBase64(100), fc.constant(null)), resetExpiry: fc.boolean() }, { requiredKeys: [] })
+      .map((extra) => ({ challengeId: LIVE.nonce, publicKey: LIVE.publicKey, signature: LIVE.signature, ...extra }))
+    const wellFormed: Fields = {
+      challengeId: liveOr(LIVE.nonce, fc.oneof(nonceLike, knownChallengeId()), 4),
+      publicKey: liveOr(LIVE.publicKey, outOfBandKeys(), 4),
+      signature: liveOr(LIVE.signature, signatureValue(), 4),
+      pushToken: fc.oneof(randomBase64(100), fc.constant(null)),
+      resetExpiry: fc.boolean(),
+    }
+    await fuzz(
+      task.name,
+      livePush({ start: false, nonce: true }).chain((live) =>
+        fc
+          .record({ auth: tenantAuth(), tenant: occasionalTenantHeader(), namespace: namespaceFor(live), body: outOfBandBody(fields, required, valid, wellFormed) })
+          .map((r) => ({
+            ...build('PATCH', `/v1/client/user-authenticators/${r.namespace}`, r.auth, r.body, { 'x-authsignal-tenant-id': r.tenant }),
+            live,
+            // The answer carries the push token it stored.
+            echoed: ['pushToken'],
+          })),
+      ),
+    )
+  })
+
+  it('POST /v1/client/user-authenticators/:namespace/challenge (approve or deny, v1 and v2)', { timeout: TIMEOUT_MS }, async ({ task }) => {
+    const fields: Fields = {
+      challengeId: liveOr(LIVE.challengeId, outOfBandChallengeId()),
+      publicKey: liveOr(LIVE.publicKey, outOfBandPublicKey()),
+      signature: liveOr(LIVE.signature, signatureValue()),
+      approved: fc.boolean(),
+      verificationCode: fc.oneof(fc.constant(LIVE.verificationCode), fc.constant(null), fc.stringMatching(/^\d{2,6}$/), fc.constantFrom(' 42 ', '4\u00002', '')),
+      signatureVersion: fc.constantFrom(1, 2, 3, '2'),
+      signatureFormat: fc.constantFrom('der', 'p1363', 'DER', 'raw'),
+      reportFraud: fc.boolean(),
+    }
+    const required = ['challengeId', 'publicKey', 'signature', 'approved']
+    // As the SDKs answer: v1, or v2 over the decision (which the number-matching action requires).
+    const validFor = (live: Live) =>
+      fc
+        .record({
+          approved: fc.boolean(),
+          v2: live.make === 'push' && live.action === MATCHED_ACTION ? fc.constant(true) : fc.boolean(),
+          signatureFormat: fc.constantFrom('der', 'p1363'),
+          reportFraud: fc.option(fc.boolean(), { nil: undefined }),
+        })
+        .map(({ approved, v2, signatureFormat, reportFraud }) => ({
+          challengeId: LIVE.challengeId,
+          publicKey: LIVE.publicKey,
+          signature: LIVE.signature,
+          approved,
+          verificationCode: LIVE.verificationCode,
+          ...(v2 ? { signatureVersion: 2, signatureFormat } : {}),
+          ...(reportFraud !== undefined ? { reportFraud } : {}),
+        }))
+    // Another state, another device, the wrong code, v1 where v2 is required, a denial reported as fraud.
+    const wellFormed: Fields = {
+      challengeId: liveOr(LIVE.challengeId, knownChallengeId(), 4),
+      publicKey: liveOr(LIVE.publicKey, outOfBandKeys(), 4),
+      signature: liveOr(LIVE.signature, signatureValue(), 4),
+      approved: fc.boolean(),
+      verificationCode: fc.oneof(fc.constant(LIVE.verificationCode), fc.constant(null), fc.stringMatching(/^\d{2}$/)),
+      signatureVersion: fc.constantFrom(1, 2),
+      signatureFormat: fc.constantFrom('der', 'p1363'),
+      reportFraud: fc.boolean(),
+    }
+    const live = fc.oneof(livePush({ start: true }), liveQr({ claimed: true }))
+    await fuzz(
+      task.name,
+      live.chain((l) =>
+        fc
+          .record({ auth: tenantAuth(), tenant: occasionalTenantHeader(), namespace: namespaceFor(l), body: outOfBandBody(fields, required, validFor(l), wellFormed) })
+          .map((r) => ({ ...build('POST', `/v1/client/user-authenticators/${r.namespace}/challenge`, r.auth, r.body, { 'x-authsignal-tenant-id': r.tenant }), live: l })),
+      ),
+    )
+  })
+
+  it('POST /v1/client/user-authenticators/:namespace/challenge/claim (QR code)', { timeout: TIMEOUT_MS }, async ({ task }) => {
+    const fields: Fields = {
+      challengeId: liveOr(LIVE.challengeId, outOfBandChallengeId()),
+      publicKey: liveOr(LIVE.publicKey, outOfBandPublicKey()),
+      signature: liveOr(LIVE.signature, signatureValue()),
+    }
+    const required = ['challengeId', 'publicKey', 'signature']
+    const valid = fc.constant({ challengeId: LIVE.challengeId, publicKey: LIVE.publicKey, signature: LIVE.signature })
+    const wellFormed: Fields = {
+      challengeId: liveOr(LIVE.challengeId, knownChallengeId(), 4),
+      publicKey: liveOr(LIVE.publicKey, outOfBandKeys(), 4),
+      signature: liveOr(LIVE.signature, signatureValue(), 4),
+    }
+    await fuzz(
+      task.name,
+      liveQr({ claimed: false }).chain((live) =>
+        fc
+          .record({ auth: tenantAuth(), tenant: occasionalTenantHeader(), namespace: namespaceFor(live), body: outOfBandBody(fields, required, valid, wellFormed) })
+          .map((r) => ({ ...build('POST', `/v1/client/user-authenticators/${r.namespace}/challenge/claim`, r.auth, r.body, { 'x-authsignal-tenant-id': r.tenant }), live })),
+      ),
+    )
+  })
+
+  it('POST /v1/client/challenge/push', { timeout: TIMEOUT_MS }, async ({ task }) => {
+    const fields: Fields = {
+      action: fc.constantFrom(...fx.actionCodes),
+      userAuthenticatorId: liveOr(LIVE.userAuthenticatorId, fc.oneof(fc.constantFrom(...fx.oob.credentialIds), uuidLike)),
+    }
+    const auth = fc.oneof({ weight: 6, arbitrary: fc.constant(bearer(LIVE.token)) }, { weight: 1, arbitrary: outOfBandAuth() })
+    await fuzz(
+      task.name,
+      livePush({ start: false }).chain((live) => {
+        const action = live.make === 'push' ? live.action : 'authorizePayment'
+        const valid = fc.constantFrom({}, { action }, { userAuthenticatorId: LIVE.userAuthenticatorId }, { action, userAuthenticatorId: LIVE.userAuthenticatorId })
+        const wellFormed: Fields = {
+          action: liveOr(action, fc.constantFrom(...fx.actionCodes), 4),
+          userAuthenticatorId: liveOr(LIVE.userAuthenticatorId, fc.oneof(fc.constantFrom(...fx.oob.credentialIds), fc.uuid()), 4),
+        }
+        return fc
+          .record({ auth, tenant: occasionalTenantHeader(), body: outOfBandBody(fields, [], valid, wellFormed) })
+          .map((r) => ({ ...build('POST', '/v1/client/challenge/push', r.auth, r.body, { 'x-authsignal-tenant-id': r.tenant }), live }))
+      }),
+    )
+  })
+
+  it('POST /v1/client/verify/push', { timeout: TIMEOUT_MS }, async ({ task }) => {
+    await fuzz(task.name, verifyPushRequests('/v1/client/verify/push'))
+  })
+
+  it('POST /v1/client/verify/push/stream (Server-Sent Events, over a socket)', { timeout: TIMEOUT_MS }, async ({ task }) => {
+    await fuzz(task.name, verifyPushRequests('/v1/client/verify/push/stream'))
+  })
+
+  it('POST /v1/client/challenge/qr-code', { timeout: TIMEOUT_MS }, async ({ task }) => {
+    const fields: Fields = { action: fc.constantFrom(...fx.actionCodes), custom: customData }
+    await fuzz(
+      task.name,
+      fc
+        .record({ auth: outOfBandAuth(), tenant: occasionalTenantHeader(), body: jsonBody(fields) })
+        .map((r) => build('POST', '/v1/client/challenge/qr-code', r.auth, r.body, { 'x-authsignal-tenant-id': r.tenant })),
+    )
+  })
+
+  it('POST /v1/client/verify/qr-code', { timeout: TIMEOUT_MS }, async ({ task }) => {
+    await fuzz(task.name, verifyQrRequests('/v1/client/verify/qr-code'))
+  })
+
+  it('POST /v1/client/verify/qr-code/stream (Server-Sent Events, over a socket)', { timeout: TIMEOUT_MS }, async ({ task }) => {
+    await fuzz(task.name, verifyQrRequests('/v1/client/verify/qr-code/stream'))
+  })
+})
+
+describe('fuzz: the WebSocket', () => {
+  it('/ws-v1-challenge: any subprotocols, any frames', { timeout: TIMEOUT_MS }, async ({ task }) => {
+    // Fresh: a long run must not outlive the token.
+    const wsToken = { token: (await fx.api.track(uniqueId('fuzz-ws'), 'signIn')).token, action: 'signIn' }
+    const tokenText = fc.string({ unit: fc.constantFrom(...'abcXYZ019-_.!#$%&\'*+^`|~'), minLength: 1, maxLength: 40 })
+    // What the SDK offers: the page's tenant ID or token.
+    const credential = fc.oneof(
+      fc.constantFrom(...[fx.api.tenant.tenantId, fx.other.tenant.tenantId].map((id) => WS_TENANT + id)),
+      fc.constant(WS_TOKEN + wsToken.token),
+    )
+    const offer = fc.oneof(
+      credential,
+      // Broken tokens: truncated (empty falls through to the tenant), one character more, made up.
+      fc.nat().map((n) => WS_TOKEN + wsToken.token.slice(0, n % wsToken.token.length)),
+      fc.constant(`${WS_TOKEN}${wsToken.token}x`),
+      tokenText.map((t) => WS_TOKEN + t),
+      tokenText.map((t) => WS_TENANT + t),
+      tokenText,
+      fc.constantFrom(WS_TENANT, 'AUTHSIGNAL-WS', 'authsignal-ws2', 'x.authsignal.tenant', 'x.authsignal.token'),
+    )
+    const protocols = fc
+      .record({
+        withProtocol: fc.oneof({ weight: 6, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
+        main: fc.oneof({ weight: 3, arbitrary: credential }, { weight: 1, arbitrary: offer }),
+        others: fc.array(offer, { maxLength: 2 }),
+        mainFirst: fc.boolean(),
+      })
+      .map(({ withProtocol, main, others, mainFirst }) => {
+        const offered = mainFirst ? [main, ...others] : [...others, main]
+        return [...new Set(withProtocol ? [WS_PROTOCOL, ...offered] : offered)]
+      })
+    const createRequest = fc.record(
+      {
+        type: field(fc.constant('CREATE_CHALLENGE')),
+        data: field(
+          fc.record({ challengeType: field(fc.constant('QR_CODE')), actionCode: field(fc.constantFrom(...fx.actionCodes)), custom: customData }, { requiredKeys: ['challengeType'] }),
+        ),
+      },
+      { requiredKeys: ['type'] },
+    )
+    const frame: Arbitrary<WsFrame> = fc.oneof(
+      { weight: 4, arbitrary: createRequest.map((m) => ({ data: json(m), binary: false })) },
+      { weight: 2, arbitrary: fc.oneof(anyJson.map(json), nasty, fc.constantFrom(...RAW_BODIES)).map((data) => ({ data, binary: false })) },
+      { weight: 1, arbitrary: createRequest.map((m) => ({ data: Buffer.from(json(m)), binary: true })) },
+      { weight: 1, arbitrary: fc.uint8Array({ maxLength: 64 }).map((bytes) => ({ data: Buffer.from(bytes), binary: true })) },
+      { weight: 1, arbitrary: fc.integer({ min: WS_MAX_PAYLOAD - 40, max: WS_MAX_PAYLOAD + 40 }).map((n) => ({ data: json({ type: 'CREATE_CHALLENGE', pad: 'x'.repeat(n) }), binary: false })) },
+    )
+    // A second request on one socket is answered a second after the first: rarely more than one.
+    const requests = (frames: WsFrame[]) => frames.filter((f) => wsFrameKind(f).kind === 'create').length
+    const frames = fc.oneof(
+      { weight: 40, arbitrary: fc.array(frame, { maxLength: 4 }).filter((f) => requests(f) <= 1) },
+      { weight: 1, arbitrary: fc.array(frame, { maxLength: 4 }).filter((f) => requests(f) === 2) },
+    )
+    await check(
+      task.name,
+      fc.record({ protocols, frames }),
+      async (plan) => {
+        const caller = wsCaller(plan.protocols, wsToken)
+        // Without a request among them, end with the one the SDK sends on open: its answer shows the rest were read.
+        const opening = { type: 'CREATE_CHALLENGE', data: { challengeType: 'QR_CODE', ...(caller?.kind === 'token' ? {} : { actionCode: 'signIn' }) } }
+        const frames = requests(plan.frames) > 0 ? plan.frames : [...plan.frames, { data: json(opening), binary: false }]
+        const expected = expectWs(caller, frames)
+        logLines.length = 0
+        const session = await wsSession(plan.protocols, frames, expected)
+        const outcome = session.handshakeError !== undefined ? 'dropped' : session.messages.length > 0 ? 'created' : `closed ${session.closeCode}`
+        tally(task.name, outcome)
+        const problems = wsViolations({ protocols: plan.protocols, frames }, expected, session, [wsToken.token])
+        if (problems.length > 0) {
+          const logged = logLines.map((line) => line.slice(0, 1500)).join('\n')
+          throw new Error(
+            [
+              problems.join('; '),
+              `subprotocols: ${JSON.stringify(plan.protocols.map((p) => (p.length > 60 ? `${p.slice(0, 60)}…` : p)))}`,
+              `frames: ${frames.map((f) => `${f.binary ? 'binary ' : ''}${JSON.stringify(String(f.data).slice(0, 200))}`).join(', ')}`,
+              `received: ${JSON.stringify(session.messages.map((m) => m.slice(0, 200)))}, close ${String(session.closeCode)}`,
+              ...(logged ? [`server log:\n${logged}`] : []),
+            ].join('\n'),
+          )
+        }
+      },
+      (outcome) => outcome === 'created',
+    )
+  })
+})
+
 describe('fuzz: deletions, system routes and everything else', () => {
   it('DELETE /v1/users/:userId/authenticators/:userAuthenticatorId', { timeout: TIMEOUT_MS }, async ({ task }) => {
     await fuzz(
@@ -1079,6 +2112,11 @@ describe('fuzz: deletions, system routes and everything else', () => {
           '/v1/client/challenge', `/v1/client/user-authenticators/${n}`, `/v1/client/user-authenticators/${n}/remove`,
           '/v1/client/verify/in-app', `/v1/client/${s}`, `/v1/${s}`, `/${s}`, '/', '/v1', '/v1/', '//v1/users', '/v1//users',
           '/V1/USERS', '/v1/users/', '/v1/client/verify/in-app/', `/v1/users/${u}/actions/${a}/${k}/${s}`, '/docs', '/docs/json',
+          `/v1/client/user-authenticators/${n}/challenge`, `/v1/client/user-authenticators/${n}/challenge/sign`,
+          `/v1/client/user-authenticators/${n}/challenge/claim`, `/v1/client/user-authenticators/${n}/sign`,
+          `/v1/client/user-authenticators/${n}/update/sign`, '/v1/client/challenge/push', '/v1/client/verify/push',
+          '/v1/client/verify/push/stream', '/v1/client/challenge/qr-code', '/v1/client/verify/qr-code',
+          '/v1/client/verify/qr-code/stream', '/v1/client/verify/device', '/ws-v1-challenge', '/ws-v1-challenge/',
         ),
       ),
     )
@@ -1092,11 +2130,21 @@ describe('fuzz: deletions, system routes and everything else', () => {
       }),
       { freq: 3, nil: undefined },
     )
-    const body = fc.oneof(noBody, jsonBody({ ...trackFields(), publicKey: publicKeyValue(), signature: signatureValue(), challengeId: challengeIdValue() }))
+    const body = fc.oneof(
+      noBody,
+      jsonBody({
+        ...trackFields(),
+        publicKey: publicKeyValue(),
+        signature: signatureValue(),
+        challengeId: fc.oneof(challengeIdValue(), outOfBandChallengeId()),
+        deviceCode: fc.constantFrom(...fx.oob.qrChallenges.map((c) => c.deviceCode)),
+        approved: fc.boolean(),
+      }),
+    )
     await fuzz(
       task.name,
       fc
-        .record({ method, path, query: queryString({ publicKey: fc.constantFrom(...fx.queryKeys), limit: fc.constant('5') }), auth, body, cors, tenant: tenantHeader() })
+        .record({ method, path, query: queryString({ publicKey: fc.constantFrom(...fx.queryKeys, ...fx.oob.queryKeys), limit: fc.constant('5') }), auth, body, cors, tenant: tenantHeader() })
         .map((r) => build(r.method, `${r.path}${r.query}`, r.auth, r.body, { ...(r.cors ?? {}), 'x-authsignal-tenant-id': r.tenant })),
     )
   })

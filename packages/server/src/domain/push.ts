@@ -16,7 +16,7 @@ import { now, type Deps } from './deps.ts'
 import { publicKeyFromBody, publicKeyFromQuery, refuseIfLocked, requireDeviceSignature, signatureBytes } from './device-keys.ts'
 import { ApiError } from './errors.ts'
 import { initiatorView, newChallengeId, newVerificationCode, wakeWebhooks } from './out-of-band.ts'
-import type { TenantContext } from './tenants.ts'
+import { isUuid, type TenantContext } from './tenants.ts'
 
 /** Credentials that receive push challenges: push ones, and the legacy shared device ones. */
 export const PUSH_NAMESPACES: readonly CredentialNamespace[] = ['push', 'device']
@@ -65,7 +65,7 @@ export async function createPush(
   const at = now(deps)
   const expiresAt = new Date(at.getTime() + settings.pushChallengeTtlSeconds * 1000)
   const verificationCode = tenant.actionSettings(input.actionCode).numberMatching ? newVerificationCode(settings.numberMatchingDigits) : null
-  if (input.targetCredentialId !== null && !/^[0-9a-f-]{36}$/i.test(input.targetCredentialId)) {
+  if (input.targetCredentialId !== null && !isUuid(input.targetCredentialId.toLowerCase())) {
     throw new ApiError('not_found', 'The user has no such push device')
   }
   const result = await repo.createPushChallenge(

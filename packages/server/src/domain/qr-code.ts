@@ -55,6 +55,7 @@ export async function createQrChallenge(
     },
     at,
   )
+  if (!row) throw new ApiError('invalid_token', 'The token’s user no longer exists')
   return {
     challengeId: row.challengeId,
     expiresAt: iso(row.expiresAt),

@@ -89,10 +89,8 @@ export async function streamChallenge(
     clearInterval(keepalive)
     clearTimeout(deadline)
     untrack()
+    // `connection: close` above: the socket closes with the response.
     raw.end()
-    // The client may have gone: make sure the socket does not outlive the stream.
-    raw.once('finish', () => raw.socket?.destroySoon())
-    if (raw.socket?.destroyed === false && !raw.writable) raw.socket.destroy()
   }
   raw.on('close', close)
 }

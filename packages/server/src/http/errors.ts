@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod'
+import type { Socket } from 'node:net'
 import { errorCodes, type ErrorBody, type ErrorCode } from '@countersign/protocol'
 import { ApiError } from '../domain/errors.ts'
 import { isDatabaseUnavailable } from '../storage/database.ts'
@@ -90,4 +91,23 @@ function describeIssue(context: string | undefined, issue: { instancePath?: stri
     // The path may name keys the caller chose: reflect a bounded prefix only.
     .slice(0, 80)
   return `${where || 'request'}: ${(issue.message ?? 'invalid').slice(0, 120)}`
+}
+
+/**
+ * Answers a request Node's HTTP parser refused (oversized or malformed headers) with a coded
+ * body like every other refusal; Fastify's default writes its own shape.
+ */
+export function rejectMalformedRequest(error: Error & { code?: string }, socket: Socket): void {
+  if (!socket.writable) {
+    socket.destroy()
+    return
+  }
+  const code: ErrorCode = error.code === 'HPE_HEADER_OVERFLOW' ? 'headers_too_large' : 'invalid_request'
+  const { status } = errorCodes[code]
+  const body = JSON.stringify(errorBody(code, errorCodes[code].description))
+  const reason = status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nconnection: close\r\ncontent-type: application/json; charset=utf-8\r\n` +
+      `content-length: ${Buffer.byteLength(body)}\r\nx-content-type-options: nosniff\r\n\r\n${body}`,
+  )
 }

@@ -42,8 +42,17 @@ export function websocketRoutes(deps: Deps) {
         handleProtocols: (protocols: Set<string>) => (protocols.has(PROTOCOL) ? PROTOCOL : false),
       },
     })
-    app.get('/ws-v1-challenge', { websocket: true, schema: { hide: true } }, (socket, request) => {
-      void serve(deps, socket, request)
+    app.route({
+      method: 'GET',
+      url: '/ws-v1-challenge',
+      schema: { hide: true },
+      // A plain GET (no Upgrade) gets a coded error like every other refusal.
+      handler: async () => {
+        throw new ApiError('invalid_request', 'Connect with a WebSocket (Upgrade: websocket)')
+      },
+      wsHandler: (socket, request) => {
+        void serve(deps, socket, request)
+      },
     })
   }
 }
@@ -152,6 +161,14 @@ async function serve(deps: Deps, socket: WebSocket, request: FastifyRequest): Pr
     chain = chain
       .then(() => handle(String(data)))
       .catch((error: unknown) => {
+        // A refused request (wrong action for the token, no action without one) is the page's
+        // mistake: 4000 + its HTTP status, with the error code as the reason. The SDK has no
+        // error message type, so closing is how the page learns; 1011 only for our own faults.
+        if (error instanceof ApiError && error.status < 500) {
+          request.log.info({ code: error.code }, 'websocket request refused')
+          socket.close(4000 + error.status, error.code)
+          return
+        }
         request.log.warn({ err: error }, 'websocket message failed')
         socket.close(1011, 'server error')
       })

@@ -182,17 +182,20 @@ export interface NewQrChallenge {
   expiresAt: Date
 }
 
-export async function insertQrChallenge(db: Db, tenantId: string, c: NewQrChallenge, now: Date): Promise<ChallengeRow> {
+/** Inserts a QR challenge; null when it names a user who no longer exists (the token outlived them). */
+export async function insertQrChallenge(db: Db, tenantId: string, c: NewQrChallenge, now: Date): Promise<ChallengeRow | null> {
   const [row] = await queryRows<ChallengeRow>(
     db,
     sql`INSERT INTO challenges AS ch (tenant_id, challenge_id, kind, user_id, action_code, idempotency_key, state,
                                       device_code_hash, verification_code, ip_address, user_agent, custom, created_at, expires_at)
-        VALUES (${tenantId}, ${c.challengeId}, 'qr', ${c.userId}, ${c.actionCode}, ${c.idempotencyKey}, 'pending',
-                ${Buffer.from(c.deviceCodeHash)}, ${c.verificationCode}, ${c.ipAddress}, ${c.userAgent},
-                ${c.custom === null ? null : JSON.stringify(c.custom)}::jsonb, ${now}, ${c.expiresAt})
+        SELECT ${tenantId}, ${c.challengeId}, 'qr', ${c.userId}, ${c.actionCode}, ${c.idempotencyKey}, 'pending',
+               ${Buffer.from(c.deviceCodeHash)}, ${c.verificationCode}, ${c.ipAddress}, ${c.userAgent},
+               ${c.custom === null ? null : JSON.stringify(c.custom)}::jsonb, ${now}, ${c.expiresAt}
+         WHERE ${c.userId}::text IS NULL
+            OR EXISTS (SELECT 1 FROM users u WHERE u.tenant_id = ${tenantId} AND u.user_id = ${c.userId})
         RETURNING ${CHALLENGE_COLUMNS}`,
   )
-  return row!
+  return row ?? null
 }
 
 export interface ChallengeWithAction extends ChallengeRow {
