@@ -25,6 +25,9 @@ beforeAll(async () => {
 })
 afterAll(async () => {
   await stopListening()
+  // fetch (undici) may have opened a spare connection that never carried a request; Node's
+  // server.close() waits for such a socket until its headers timeout. Not ours to wait for.
+  a.app.server.closeAllConnections()
   await a.close()
   await b.close()
 })

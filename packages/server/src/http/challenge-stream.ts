@@ -51,6 +51,7 @@ export async function streamChallenge(
   }
 
   let closed = false
+  let clientGone = false
   let reading = false
   let again = false
   const refresh = async (): Promise<void> => {
@@ -89,10 +90,15 @@ export async function streamChallenge(
     clearInterval(keepalive)
     clearTimeout(deadline)
     untrack()
-    // `connection: close` above: the socket closes with the response.
-    raw.end()
+    // `connection: close` above: the socket closes with the response. A client that left
+    // may leave the socket half-open (seen on PostgreSQL timings): destroy it outright.
+    if (clientGone) raw.destroy()
+    else raw.end()
   }
-  raw.on('close', close)
+  raw.on('close', () => {
+    clientGone = !raw.writableFinished
+    close()
+  })
 }
 
 // Open streams per app (keyed by its deps), so closing the app ends them instead of waiting for them.
