@@ -1,13 +1,16 @@
-// Complete in-app verification flows per second, end to end over HTTP:
-//   track (secret key) → challenge (Bearer) → verify (Bearer, P-256 signature) → validate.
+// Complete verification flows per second, end to end over HTTP:
+//   in-app: track (secret key) → challenge (Bearer) → verify (Bearer, P-256 signature) → validate;
+//   push:   track → push (Bearer) → sign, pending, answer (the phone: tenant ID, P-256 key)
+//           → verify (Bearer, the new token) → validate.
 // The server runs as its own process on PostgreSQL and/or PGlite; see bench/README.md.
 //
 //   npm run bench -- --db postgres --duration 30
+//   npm run bench -- --flow both
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
-import { CountersignApi, newDevice, type BenchUser } from './lib/countersign.ts'
+import { CountersignApi, FLOW_KINDS, newDevice, type BenchUser, type FlowKind } from './lib/countersign.ts'
 import { enrollAll, runLoad, type LoadResult } from './lib/load.ts'
 import { analyzeDatabase, recreateDatabase, redactUrl } from './lib/postgres.ts'
 import { CpuMeter, RssSampler } from './lib/proc.ts'
@@ -16,11 +19,13 @@ import {
   fileStamp,
   formatNotes,
   formatTable,
+  runName,
   summarize,
   writeResultFile,
   type DatabaseResult,
 } from './lib/report.ts'
-import { createTenant, freePort, REPO_ROOT, ServerProcess, ServerStartError, serverEnv } from './lib/server.ts'
+import { configureTenant, createTenant, freePort, REPO_ROOT, ServerProcess, ServerStartError, serverEnv } from './lib/server.ts'
+import { ExclusiveUsers, SharedUsers, type UserPool } from './lib/user-pool.ts'
 
 type DatabaseKind = 'postgres' | 'pglite'
 
@@ -30,9 +35,17 @@ const MAX_ERROR_RATE = 0.01
 const ENROLL_PARALLEL = 16
 /** PGlite is one connection inside the server process: more concurrency only queues. */
 const DEFAULT_CONCURRENCY: Record<DatabaseKind, number> = { postgres: 32, pglite: 8 }
+/**
+ * Push-bombing limits of the push run's tenant, the highest TenantSettings allows (defaults 3
+ * and 10). Users also take turns (ExclusiveUsers), so a user has one push in flight at a time,
+ * and the load ends before any user reaches the hourly limit: `--users` × 1000 push flows per
+ * database, warm-up included (each database starts empty).
+ */
+const PUSH_LIMITS = { pushMaxPending: 20, pushMaxPerHour: 1000 } as const
 
 interface Options {
   databases: DatabaseKind[]
+  flows: FlowKind[]
   warmupSeconds: number
   durationSeconds: number
   /** Undefined: the per-database default. */
@@ -47,10 +60,12 @@ interface Options {
 
 const USAGE = `Usage: npm run bench -- [options]
   --db postgres|pglite|both   databases to run against (default both)
-  --duration <s>              measured seconds per database (default 15)
+  --flow in-app|push|both     flows to measure, each on its own fresh database (default in-app)
+  --duration <s>              measured seconds per database and flow (default 15)
   --warmup <s>                unmeasured seconds before that (default 3)
   --concurrency <n>           concurrent flows (default 32 on postgres, 8 on pglite)
-  --users <n>                 enrolled users, one device each (default 200)
+  --users <n>                 enrolled users, one device each (default 200; for push at least
+                              --concurrency: a push user is in one flow at a time)
   --max-flows <n>             also stop after this many measured flows (default: no limit)
   --database-url <url>        PostgreSQL database to drop and recreate
                               (default postgres://postgres@127.0.0.1:5432/countersign_bench)
@@ -63,6 +78,7 @@ function parseOptions(argv: string[]): Options {
     args: argv,
     options: {
       db: { type: 'string', default: 'both' },
+      flow: { type: 'string', default: 'in-app' },
       duration: { type: 'string', default: '15' },
       warmup: { type: 'string', default: '3' },
       concurrency: { type: 'string' },
@@ -79,12 +95,22 @@ function parseOptions(argv: string[]): Options {
     process.exit(0)
   }
   if (!['postgres', 'pglite', 'both'].includes(values.db)) throw new UsageError(`--db must be postgres, pglite or both (got "${values.db}")`)
+  if (![...FLOW_KINDS, 'both'].includes(values.flow)) throw new UsageError(`--flow must be in-app, push or both (got "${values.flow}")`)
+  const databases: DatabaseKind[] = values.db === 'both' ? ['postgres', 'pglite'] : [values.db as DatabaseKind]
+  const flows: FlowKind[] = values.flow === 'both' ? [...FLOW_KINDS] : [values.flow as FlowKind]
+  const concurrency = values.concurrency === undefined ? undefined : positiveInteger('--concurrency', values.concurrency)
+  const users = positiveInteger('--users', values.users)
+  if (flows.includes('push')) {
+    const most = Math.max(...databases.map((kind) => concurrency ?? DEFAULT_CONCURRENCY[kind]))
+    if (users < most) throw new UsageError(`--users must be at least the concurrency (${most}) for the push flow: a push user is in one flow at a time`)
+  }
   return {
-    databases: values.db === 'both' ? ['postgres', 'pglite'] : [values.db as DatabaseKind],
+    databases,
+    flows,
     warmupSeconds: positiveNumber('--warmup', values.warmup, { allowZero: true }),
     durationSeconds: positiveNumber('--duration', values.duration),
-    concurrency: values.concurrency === undefined ? undefined : positiveInteger('--concurrency', values.concurrency),
-    users: positiveInteger('--users', values.users),
+    concurrency,
+    users,
     maxFlows: values['max-flows'] === undefined ? Number.POSITIVE_INFINITY : positiveInteger('--max-flows', values['max-flows']),
     databaseUrl: values['database-url'],
     skipAnalyze: values['skip-analyze'],
@@ -126,36 +152,39 @@ async function prepareStorage(kind: DatabaseKind, options: Options): Promise<Sto
   }
 }
 
-/** One database: fresh storage → tenant → server → enrolled users → load → results. */
-async function benchDatabase(kind: DatabaseKind, options: Options, stamp: string, signal: AbortSignal): Promise<DatabaseResult> {
+/** One flow on one database: fresh storage → tenant → server → enrolled users → load → results. */
+async function benchRun(kind: DatabaseKind, flow: FlowKind, options: Options, stamp: string, signal: AbortSignal): Promise<DatabaseResult> {
   const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY[kind]
-  process.stderr.write(`\n[${kind}] preparing ${kind === 'postgres' ? redactUrl(options.databaseUrl) : 'a fresh PGlite directory'}\n`)
+  const label = `${kind} ${flow}`
+  process.stderr.write(`\n[${label}] preparing ${kind === 'postgres' ? redactUrl(options.databaseUrl) : 'a fresh PGlite directory'}\n`)
   const storage = await prepareStorage(kind, options)
   let server: ServerProcess | undefined
   let api: CountersignApi | undefined
   try {
     const env = serverEnv(await freePort(), storage.env)
     const tenant = await createTenant(env)
-    const client = new CountersignApi(tenant.apiUrl, tenant.secretKey, concurrency)
+    if (flow === 'push') await configureTenant(env, tenant.tenantId, PUSH_LIMITS)
+    const client = new CountersignApi(tenant, concurrency)
     api = client
     // One directory per run: V8 writes one profile per thread (the main thread is the one with
     // TID 0 in its name; tsx's module loader runs in a second thread), so a fixed name would clash.
-    const profileDir = path.join(RESULTS_DIR, `flows-${kind}-${stamp}.cpuprofiles`)
+    const profileDir = path.join(RESULTS_DIR, `${runName(flow, kind)}-${stamp}.cpuprofiles`)
     const nodeArgs = options.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []
-    const logPath = path.join(RESULTS_DIR, `flows-${kind}-${stamp}.server.log`)
+    const logPath = path.join(RESULTS_DIR, `${runName(flow, kind)}-${stamp}.server.log`)
     server = await ServerProcess.start(env, { nodeArgs, logPath, ready: () => client.readiness() })
-    process.stderr.write(`[${kind}] server pid ${server.pid} at ${tenant.apiUrl}; enrolling ${options.users} users\n`)
+    process.stderr.write(`[${label}] server pid ${server.pid} at ${tenant.apiUrl}; enrolling ${options.users} users\n`)
 
     const users: BenchUser[] = Array.from({ length: options.users }, (_, i) => ({ userId: `bench-user-${i}`, device: newDevice() }))
-    await enrollAll(client, users, ENROLL_PARALLEL, signal)
+    await enrollAll(client, users, flow, ENROLL_PARALLEL, signal)
+    const pool: UserPool = flow === 'push' ? new ExclusiveUsers(users, PUSH_LIMITS.pushMaxPerHour) : new SharedUsers(users)
     if (kind === 'postgres' && !options.skipAnalyze) {
       // PGlite cannot be reached from here while the server holds it (and has no autovacuum).
-      process.stderr.write(`[${kind}] ANALYZE (planner statistics, as on a live database)\n`)
+      process.stderr.write(`[${label}] ANALYZE (planner statistics, as on a live database)\n`)
       await analyzeDatabase(options.databaseUrl)
     }
 
     process.stderr.write(
-      `[${kind}] ${concurrency} workers: ${options.warmupSeconds} s warm-up, then ${options.durationSeconds} s measured` +
+      `[${label}] ${concurrency} workers: ${options.warmupSeconds} s warm-up, then ${options.durationSeconds} s measured` +
         `${Number.isFinite(options.maxFlows) ? ` or ${options.maxFlows} flows` : ''}\n`,
     )
     const cpu = new CpuMeter(server.pid, kind === 'postgres' ? 'postgres' : null)
@@ -163,8 +192,9 @@ async function benchDatabase(kind: DatabaseKind, options: Options, stamp: string
     let load: LoadResult
     let maxRss: number
     try {
-      load = await runLoad(client, users, {
-        label: kind,
+      load = await runLoad(client, pool, {
+        label,
+        flow,
         concurrency,
         warmupMs: options.warmupSeconds * 1000,
         durationMs: options.durationSeconds * 1000,
@@ -176,10 +206,11 @@ async function benchDatabase(kind: DatabaseKind, options: Options, stamp: string
     } finally {
       maxRss = rss.stop()
     }
-    if (options.cpuProf) process.stderr.write(`[${kind}] CPU profiles are written to ${path.relative(process.cwd(), profileDir)} when the server exits\n`)
+    if (options.cpuProf) process.stderr.write(`[${label}] CPU profiles are written to ${path.relative(process.cwd(), profileDir)} when the server exits\n`)
 
     return {
       database: kind,
+      flow,
       concurrency,
       users: options.users,
       measuredSeconds: Math.round(load.measuredSeconds * 100) / 100,
@@ -188,19 +219,15 @@ async function benchDatabase(kind: DatabaseKind, options: Options, stamp: string
       flowsPerSecond: round1(load.flows / load.measuredSeconds),
       calls: load.calls,
       callsPerSecond: round1(load.calls / load.measuredSeconds),
-      latencyMs: {
-        track: summarize(load.latencies.track),
-        challenge: summarize(load.latencies.challenge),
-        verify: summarize(load.latencies.verify),
-        validate: summarize(load.latencies.validate),
-      },
+      latencyMs: Object.fromEntries(Object.entries(load.latencies).map(([call, samples]) => [call, summarize(samples)])),
       errors: load.errors,
       warmup: { seconds: round1(load.warmup.seconds), flows: load.warmup.flows, erroredFlows: load.warmup.erroredFlows },
       cpuPercent: cpu.result,
       serverMaxRssMb: round1(maxRss / 2 ** 20),
+      endedEarly: load.endedEarly,
     }
   } catch (error) {
-    if (error instanceof ServerStartError) process.stderr.write(`[${kind}] ${error.message}; server output:\n${error.output}\n`)
+    if (error instanceof ServerStartError) process.stderr.write(`[${label}] ${error.message}; server output:\n${error.output}\n`)
     throw error
   } finally {
     api?.close()
@@ -225,29 +252,35 @@ async function main(): Promise<number> {
 
   const results: DatabaseResult[] = []
   for (const kind of options.databases) {
-    const result = await benchDatabase(kind, options, stamp, interrupt.signal)
-    results.push(result)
-    const file = writeResultFile(RESULTS_DIR, stamp, {
-      startedAt: startedAt.toISOString(),
-      config: {
-        concurrency: result.concurrency,
-        users: options.users,
-        warmupSeconds: options.warmupSeconds,
-        durationSeconds: options.durationSeconds,
-        maxFlows: Number.isFinite(options.maxFlows) ? options.maxFlows : null,
-        database: kind === 'postgres' ? redactUrl(options.databaseUrl) : 'pglite (temporary directory)',
-        databasePoolSize: process.env.DATABASE_POOL_SIZE ?? 'server default',
-        analyzedAfterSetup: kind === 'postgres' && !options.skipAnalyze,
-        cpuProfile: options.cpuProf,
-      },
-      results: result,
-    })
-    process.stderr.write(`[${kind}] results written to ${path.relative(process.cwd(), file)}\n`)
+    for (const flow of options.flows) {
+      const result = await benchRun(kind, flow, options, stamp, interrupt.signal)
+      results.push(result)
+      const file = writeResultFile(RESULTS_DIR, stamp, {
+        startedAt: startedAt.toISOString(),
+        config: {
+          flow,
+          concurrency: result.concurrency,
+          users: options.users,
+          // What the run set on its tenant; null: the defaults.
+          tenantSettings: flow === 'push' ? PUSH_LIMITS : null,
+          warmupSeconds: options.warmupSeconds,
+          durationSeconds: options.durationSeconds,
+          maxFlows: Number.isFinite(options.maxFlows) ? options.maxFlows : null,
+          database: kind === 'postgres' ? redactUrl(options.databaseUrl) : 'pglite (temporary directory)',
+          databasePoolSize: process.env.DATABASE_POOL_SIZE ?? 'server default',
+          analyzedAfterSetup: kind === 'postgres' && !options.skipAnalyze,
+          cpuProfile: options.cpuProf,
+        },
+        results: result,
+      })
+      process.stderr.write(`[${kind} ${flow}] results written to ${path.relative(process.cwd(), file)}\n`)
+    }
   }
 
-  process.stdout.write(`\n${formatTable(results)}\n\n${formatNotes(results)}\n`)
+  const tables = options.flows.map((flow) => `${flow}:\n${formatTable(flow, results.filter((r) => r.flow === flow))}`)
+  process.stdout.write(`\n${tables.join('\n\n')}\n\n${formatNotes(results)}\n`)
   const failing = results.filter((r) => errorRate(r) > MAX_ERROR_RATE)
-  for (const r of failing) process.stderr.write(`[${r.database}] ${(errorRate(r) * 100).toFixed(2)}% of flows errored (limit ${MAX_ERROR_RATE * 100}%)\n`)
+  for (const r of failing) process.stderr.write(`[${r.database} ${r.flow}] ${(errorRate(r) * 100).toFixed(2)}% of flows errored (limit ${MAX_ERROR_RATE * 100}%)\n`)
   return failing.length === 0 ? 0 : 1
 }
 

@@ -33,34 +33,17 @@ export class JsonClient {
     this.#agent = new http.Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets })
   }
 
-  /** POSTs `payload` as JSON to `path` (relative to the base URL, no leading slash). */
-  post(path: string, authorization: string, payload: object): Promise<JsonResponse> {
-    const body = JSON.stringify(payload)
-    const url = new URL(path, this.#base)
-    return new Promise((resolve, reject) => {
-      const request = http.request(
-        url,
-        {
-          method: 'POST',
-          agent: this.#agent,
-          timeout: REQUEST_TIMEOUT_MS,
-          headers: {
-            authorization,
-            'content-type': 'application/json',
-            'content-length': Buffer.byteLength(body),
-          },
-        },
-        (response) => {
-          const chunks: Buffer[] = []
-          response.on('data', (chunk: Buffer) => chunks.push(chunk))
-          response.on('end', () => resolve({ status: response.statusCode ?? 0, body: parseJson(Buffer.concat(chunks)) }))
-          response.on('error', (error) => reject(asNetworkError(error)))
-        },
-      )
-      request.on('timeout', () => request.destroy(new NetworkError('ETIMEDOUT')))
-      request.on('error', (error) => reject(asNetworkError(error)))
-      request.end(body)
-    })
+  /**
+   * POSTs `payload` as JSON to `path` (relative to the base URL, no leading slash); without a
+   * payload the POST has no body and no content type, as the phone's body-less POSTs are sent.
+   */
+  post(path: string, authorization: string, payload?: object): Promise<JsonResponse> {
+    return this.#send('POST', path, authorization, payload, {})
+  }
+
+  /** GETs `path` with extra request `headers` (e.g. a device signature) and parses the JSON answer. */
+  get(path: string, authorization: string, headers: Record<string, string> = {}): Promise<JsonResponse> {
+    return this.#send('GET', path, authorization, undefined, headers)
   }
 
   /** GETs `path` and returns only the status (readiness polling). */
@@ -77,6 +60,35 @@ export class JsonClient {
 
   close(): void {
     this.#agent.destroy()
+  }
+
+  #send(method: 'GET' | 'POST', path: string, authorization: string, payload: object | undefined, headers: Record<string, string>): Promise<JsonResponse> {
+    const body = payload === undefined ? undefined : JSON.stringify(payload)
+    const url = new URL(path, this.#base)
+    const framing: Record<string, string | number> = {}
+    if (body !== undefined) Object.assign(framing, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) })
+    // A body-less POST says so: without a length node:http would send it chunked.
+    else if (method === 'POST') framing['content-length'] = 0
+    return new Promise((resolve, reject) => {
+      const request = http.request(
+        url,
+        {
+          method,
+          agent: this.#agent,
+          timeout: REQUEST_TIMEOUT_MS,
+          headers: { ...headers, authorization, ...framing },
+        },
+        (response) => {
+          const chunks: Buffer[] = []
+          response.on('data', (chunk: Buffer) => chunks.push(chunk))
+          response.on('end', () => resolve({ status: response.statusCode ?? 0, body: parseJson(Buffer.concat(chunks)) }))
+          response.on('error', (error) => reject(asNetworkError(error)))
+        },
+      )
+      request.on('timeout', () => request.destroy(new NetworkError('ETIMEDOUT')))
+      request.on('error', (error) => reject(asNetworkError(error)))
+      request.end(body)
+    })
   }
 }
 

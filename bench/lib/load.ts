@@ -2,10 +2,12 @@
 // its next flow when the last one ends, as a pool of busy apps would). Only what completes
 // inside the measured window counts, so the warm-up (JIT, connection pools, caches) and the
 // tail of flows still in flight when the window closes do not skew the rate.
-import { CALLS, FlowError, type BenchUser, type Call, type CountersignApi } from './countersign.ts'
+import { FLOW_CALLS, FlowError, type BenchUser, type Call, type CountersignApi, type FlowKind } from './countersign.ts'
+import type { UserPool } from './user-pool.ts'
 
 export interface LoadOptions {
   label: string
+  flow: FlowKind
   concurrency: number
   warmupMs: number
   durationMs: number
@@ -22,9 +24,12 @@ export interface LoadResult {
   flows: number
   erroredFlows: number
   calls: number
-  latencies: Record<Call, number[]>
+  /** Successful calls' latencies in ms, for each call of the flow. */
+  latencies: Partial<Record<Call, number[]>>
   errors: Record<string, number>
   warmup: { seconds: number; flows: number; erroredFlows: number }
+  /** Why the window closed before its time, when the user pool ran out (see ExclusiveUsers). */
+  endedEarly: string | null
 }
 
 type Phase = 'warm-up' | 'measured' | 'done'
@@ -38,14 +43,19 @@ class Recorder {
   calls = 0
   warmupFlows = 0
   warmupErrors = 0
-  readonly latencies = Object.fromEntries(CALLS.map((call) => [call, [] as number[]])) as Record<Call, number[]>
+  endedEarly: string | null = null
+  readonly latencies: Partial<Record<Call, number[]>>
   readonly errors: Record<string, number> = {}
+
+  constructor(flow: FlowKind) {
+    this.latencies = Object.fromEntries(FLOW_CALLS[flow].map((call) => [call, []]))
+  }
 
   call(call: Call, ms: number, ok: boolean): void {
     if (this.phase !== 'measured') return
     this.calls += 1
     // Failed calls are counted as errors, not mixed into the latency of successful ones.
-    if (ok) this.latencies[call].push(ms)
+    if (ok) this.latencies[call]?.push(ms)
   }
 
   flowDone(): void {
@@ -62,8 +72,8 @@ class Recorder {
 }
 
 /** Runs the closed-loop load and returns what the measured window saw. */
-export async function runLoad(api: CountersignApi, users: BenchUser[], options: LoadOptions): Promise<LoadResult> {
-  const recorder = new Recorder()
+export async function runLoad(api: CountersignApi, users: UserPool, options: LoadOptions): Promise<LoadResult> {
+  const recorder = new Recorder(options.flow)
   const startedAt = performance.now()
 
   let closeTimer: NodeJS.Timeout | undefined
@@ -80,22 +90,32 @@ export async function runLoad(api: CountersignApi, users: BenchUser[], options: 
     options.onWindowOpen()
     closeTimer = setTimeout(closeWindow, options.durationMs)
   }, options.warmupMs)
-  const stopOnAbort = () => {
+  /** Ends the load now (Ctrl-C, or no user may take another flow); the window closes if open. */
+  const stop = () => {
     clearTimeout(openTimer)
     closeWindow()
     recorder.phase = 'done'
   }
-  options.signal.addEventListener('abort', stopOnAbort, { once: true })
+  options.signal.addEventListener('abort', stop, { once: true })
   const progress = startProgress(options.label, recorder)
 
+  const flow = options.flow === 'push' ? api.pushFlow.bind(api) : api.inAppFlow.bind(api)
   const worker = async () => {
     while (recorder.phase !== 'done') {
+      const user = users.take()
+      if (user === undefined) {
+        recorder.endedEarly ??= 'every user has had as many flows as the server allows per user and hour'
+        stop()
+        break
+      }
       try {
-        await api.flow(pickUser(users), randomAmount(), (call, ms, ok) => recorder.call(call, ms, ok))
+        await flow(user, randomAmount(), (call, ms, ok) => recorder.call(call, ms, ok))
         recorder.flowDone()
         if (recorder.flows >= options.maxFlows) closeWindow()
       } catch (error) {
         recorder.flowFailed(errorKey(error))
+      } finally {
+        users.release(user)
       }
     }
   }
@@ -103,9 +123,10 @@ export async function runLoad(api: CountersignApi, users: BenchUser[], options: 
     await Promise.all(Array.from({ length: options.concurrency }, worker))
   } finally {
     clearInterval(progress)
-    options.signal.removeEventListener('abort', stopOnAbort)
+    options.signal.removeEventListener('abort', stop)
   }
   options.signal.throwIfAborted()
+  if (recorder.windowOpenedAt === 0) throw new Error(`[${options.label}] the load ended during the warm-up: ${recorder.endedEarly ?? 'no reason'}`)
 
   return {
     measuredSeconds: (recorder.windowClosedAt - recorder.windowOpenedAt) / 1000,
@@ -119,6 +140,7 @@ export async function runLoad(api: CountersignApi, users: BenchUser[], options: 
       flows: recorder.warmupFlows,
       erroredFlows: recorder.warmupErrors,
     },
+    endedEarly: recorder.endedEarly,
   }
 }
 
@@ -145,7 +167,7 @@ function startProgress(label: string, recorder: Recorder): NodeJS.Timeout {
  * Enrolls every user's device, `parallel` at a time, printing progress.
  * Enrollment is setup, not measurement: it runs before the server's numbers are read.
  */
-export async function enrollAll(api: CountersignApi, users: BenchUser[], parallel: number, signal: AbortSignal): Promise<void> {
+export async function enrollAll(api: CountersignApi, users: BenchUser[], flow: FlowKind, parallel: number, signal: AbortSignal): Promise<void> {
   let next = 0
   let done = 0
   let lastPrinted = performance.now()
@@ -154,7 +176,7 @@ export async function enrollAll(api: CountersignApi, users: BenchUser[], paralle
     while (next < users.length) {
       signal.throwIfAborted()
       const user = users[next++]!
-      await api.enroll(user)
+      await api.enroll(user, flow)
       done += 1
       if (performance.now() - lastPrinted >= 1000 && done < users.length) {
         lastPrinted = performance.now()
@@ -164,10 +186,6 @@ export async function enrollAll(api: CountersignApi, users: BenchUser[], paralle
   }
   await Promise.all(Array.from({ length: Math.min(parallel, users.length) }, worker))
   report()
-}
-
-function pickUser(users: BenchUser[]): BenchUser {
-  return users[Math.floor(Math.random() * users.length)]!
 }
 
 /** A payment amount, so each track carries custom data as a real integration's would. */

@@ -3,7 +3,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { CALLS, type Call } from './countersign.ts'
+import { FLOW_CALLS, type Call, type FlowKind } from './countersign.ts'
 import type { CpuBreakdown } from './proc.ts'
 
 /** Other processes using this much of a core during the window make the numbers suspect. */
@@ -27,9 +27,10 @@ export function summarize(samples: number[]): LatencySummary {
   return { count: sorted.length, mean: round(mean), p50: round(at(50)), p95: round(at(95)), p99: round(at(99)), max: round(at(100)) }
 }
 
-/** What one database's run produced; also the `results` part of the JSON file. */
+/** What one run (one flow on one database) produced; also the `results` part of the JSON file. */
 export interface DatabaseResult {
   database: 'postgres' | 'pglite'
+  flow: FlowKind
   concurrency: number
   users: number
   measuredSeconds: number
@@ -38,12 +39,15 @@ export interface DatabaseResult {
   flowsPerSecond: number
   calls: number
   callsPerSecond: number
-  latencyMs: Record<Call, LatencySummary>
+  /** For each call of the flow (FLOW_CALLS). */
+  latencyMs: Partial<Record<Call, LatencySummary>>
   /** Errored flows by "call status code", e.g. "verify 409 challenge_consumed". */
   errors: Record<string, number>
   warmup: { seconds: number; flows: number; erroredFlows: number }
   cpuPercent: CpuBreakdown
   serverMaxRssMb: number
+  /** Set when the window closed early because no user could take another flow. */
+  endedEarly: string | null
 }
 
 export function errorRate(result: DatabaseResult): number {
@@ -64,15 +68,24 @@ export function machineInfo() {
   }
 }
 
-/** The stdout table: one row per database. */
-export function formatTable(results: DatabaseResult[]): string {
-  const header = ['database', 'conc', 'flows/s', 'calls/s', ...CALLS.map((call) => `${call} p50/p99 ms`), 'errors', 'server CPU', 'max RSS']
+/** `flows-postgres` (in-app, as before there were other flows), `flows-push-postgres`: names of a run's files. */
+export function runName(flow: FlowKind, database: DatabaseResult['database']): string {
+  return flow === 'in-app' ? `flows-${database}` : `flows-${flow}-${database}`
+}
+
+/** The stdout table of one flow: one row per database, a latency column per call of the flow. */
+export function formatTable(flow: FlowKind, results: DatabaseResult[]): string {
+  const calls = FLOW_CALLS[flow]
+  const header = ['database', 'conc', 'flows/s', 'calls/s', ...calls.map((call) => `${call} p50/p99 ms`), 'errors', 'server CPU', 'max RSS']
   const rows = results.map((r) => [
     r.database,
     String(r.concurrency),
     r.flowsPerSecond.toFixed(1),
     r.callsPerSecond.toFixed(0),
-    ...CALLS.map((call) => `${r.latencyMs[call].p50.toFixed(1)} / ${r.latencyMs[call].p99.toFixed(1)}`),
+    ...calls.map((call) => {
+      const latency = r.latencyMs[call]
+      return latency ? `${latency.p50.toFixed(1)} / ${latency.p99.toFixed(1)}` : '-'
+    }),
     r.erroredFlows === 0 ? '0' : `${r.erroredFlows} (${(errorRate(r) * 100).toFixed(2)}%)`,
     `${r.cpuPercent.server.toFixed(0)}%`,
     `${r.serverMaxRssMb.toFixed(0)} MB`,
@@ -91,7 +104,7 @@ export function formatNotes(results: DatabaseResult[]): string {
   for (const r of results) {
     const cpu = r.cpuPercent
     lines.push(
-      `${r.database}: ${r.flows} flows in ${r.measuredSeconds.toFixed(1)} s (${r.users} users). ` +
+      `${r.database} ${r.flow}: ${r.flows} flows in ${r.measuredSeconds.toFixed(1)} s (${r.users} users). ` +
         `CPU in % of one core: server ${cpu.server.toFixed(0)}, ${cpu.database === null ? '' : `postgres ${cpu.database.toFixed(0)}, `}` +
         `load generator ${cpu.loadGenerator.toFixed(0)}, other processes ${cpu.other.toFixed(0)} ` +
         `(machine ${cpu.hostPercent.toFixed(0)}% busy, ${os.cpus().length} cores)`,
@@ -100,14 +113,15 @@ export function formatNotes(results: DatabaseResult[]): string {
     if (cpu.other >= BUSY_MACHINE_PERCENT) lines.push(`  warning: other processes used ${cpu.other.toFixed(0)}% of a core during the run; numbers are low`)
     for (const [key, count] of Object.entries(r.errors).sort((a, b) => b[1] - a[1])) lines.push(`  error ${key}: ${count}`)
     if (r.warmup.erroredFlows > 0) lines.push(`  warm-up: ${r.warmup.erroredFlows} errored flows (not counted above)`)
+    if (r.endedEarly) lines.push(`  the window closed after ${r.measuredSeconds.toFixed(1)} s: ${r.endedEarly}`)
   }
   return lines.join('\n')
 }
 
-/** Writes `bench/results/flows-<database>-<timestamp>.json` and returns its path. */
+/** Writes `bench/results/<runName>-<timestamp>.json` and returns its path. */
 export function writeResultFile(resultsDir: string, stamp: string, body: { results: DatabaseResult } & Record<string, unknown>): string {
   mkdirSync(resultsDir, { recursive: true })
-  const file = path.join(resultsDir, `flows-${body.results.database}-${stamp}.json`)
+  const file = path.join(resultsDir, `${runName(body.results.flow, body.results.database)}-${stamp}.json`)
   writeFileSync(file, `${JSON.stringify({ benchmark: 'flows', machine: machineInfo(), ...body }, null, 2)}\n`)
   return file
 }

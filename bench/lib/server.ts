@@ -70,6 +70,23 @@ export async function createTenant(env: NodeJS.ProcessEnv): Promise<BenchTenant>
   return { tenantId: parsed.tenantId, secretKey: parsed.secretKey, apiUrl: parsed.apiUrl }
 }
 
+/**
+ * Changes tenant settings with the CLI (`countersign settings`), before `serve` like
+ * createTenant, and checks that they are now in force.
+ * @example await configureTenant(env, tenant.tenantId, { pushMaxPerHour: 1000 })
+ */
+export async function configureTenant(env: NodeJS.ProcessEnv, tenantId: string, settings: Record<string, number | boolean>): Promise<void> {
+  const changes = Object.entries(settings).map(([name, value]) => `${name}=${JSON.stringify(value)}`)
+  const { stdout } = await promisify(execFile)(process.execPath, [BIN, 'settings', '--tenant', tenantId, ...changes, '--json'], {
+    env,
+    cwd: REPO_ROOT,
+  })
+  const inForce = JSON.parse(stdout) as Record<string, unknown>
+  for (const [name, value] of Object.entries(settings)) {
+    if (inForce[name] !== value) throw new Error(`tenant setting ${name} is ${JSON.stringify(inForce[name])}, not ${JSON.stringify(value)}`)
+  }
+}
+
 export class ServerProcess {
   readonly #child: ChildProcess
   #output = ''

@@ -1,0 +1,66 @@
+// Which enrolled user a worker's next flow is for. In-app flows of one user are independent,
+// so any worker may pick any user at any time. Push flows of one user are not: the phone
+// holds one signing nonce (a second request replaces the first) and is shown only its newest
+// pending challenge, and the server limits push requests per user. So a push user is used by
+// one flow at a time, in turn, and not beyond the hourly limit.
+import type { BenchUser } from './countersign.ts'
+
+export interface UserPool {
+  /** The user of the next flow; undefined when no user may take one more. */
+  take(): BenchUser | undefined
+  /** Gives back what `take` returned once that flow has ended, successful or not. */
+  release(user: BenchUser): void
+}
+
+/** Any user, at random, shared between workers: today's in-app load. */
+export class SharedUsers implements UserPool {
+  constructor(readonly users: readonly BenchUser[]) {
+    if (users.length === 0) throw new Error('no users')
+  }
+
+  take(): BenchUser {
+    return this.users[Math.floor(Math.random() * this.users.length)]!
+  }
+
+  release(): void {}
+}
+
+/**
+ * Each user in one flow at most, users taking turns (first released, first taken again), so
+ * flows spread evenly over users. A user who has had `maxFlowsPerUser` flows is not handed
+ * out again.
+ * @example const pool = new ExclusiveUsers(users, 1000) // the tenant's pushMaxPerHour
+ */
+export class ExclusiveUsers implements UserPool {
+  /** Free users, longest-waiting first (a few hundred: shift() is cheap). */
+  readonly #free: BenchUser[]
+  readonly #flows = new Map<BenchUser, number>()
+
+  constructor(
+    users: readonly BenchUser[],
+    readonly maxFlowsPerUser: number,
+  ) {
+    this.#free = [...users]
+  }
+
+  take(): BenchUser | undefined {
+    const user = this.#free[0]
+    if (user === undefined) return undefined
+    const flows = this.#flows.get(user) ?? 0
+    // Users take turns, so the counts stay about even: when the next one is at its limit,
+    // the rest are at or next to it, and the load ends here rather than meet the server's.
+    if (flows >= this.maxFlowsPerUser) return undefined
+    this.#free.shift()
+    this.#flows.set(user, flows + 1)
+    return user
+  }
+
+  release(user: BenchUser): void {
+    this.#free.push(user)
+  }
+
+  /** The most flows any one user has been handed. */
+  get maxFlowsSoFar(): number {
+    return Math.max(0, ...this.#flows.values())
+  }
+}
