@@ -3,7 +3,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createTenant, loadConfig, startServer, type TenantSettings } from '@countersign/server'
+import { createTenant, createWebhookEndpoint, loadConfig, startServer, type TenantSettings } from '@countersign/server'
 
 export interface EmbeddedCountersign {
   /** The API root the SDKs are given, e.g. `http://127.0.0.1:41234/v1`. */
@@ -11,6 +11,8 @@ export interface EmbeddedCountersign {
   tenantId: string
   /** The tenant backend's secret key (shown once, as `countersign tenants create` would). */
   secretKey: string
+  /** Adds a webhook endpoint for the tenant (what `countersign webhooks create` does); returns its signing secret. */
+  addWebhook(url: string): Promise<{ secret: string }>
   /** Stops the server and deletes its database. */
   close(): Promise<void>
 }
@@ -44,6 +46,7 @@ export async function startEmbeddedCountersign(settings: Partial<TenantSettings>
     apiUrl: `${running.url}/v1`,
     tenantId: tenant.tenantId,
     secretKey: tenant.secretKey,
+    addWebhook: (url) => createWebhookEndpoint(running.deps.db, tenant.tenantId, { url, events: ['*'] }, config.COUNTERSIGN_ENCRYPTION_KEY, new Date()),
     async close() {
       await running.close()
       rmSync(dataDir, { recursive: true, force: true })
