@@ -103,7 +103,8 @@ describe('countersign CLI', () => {
     // Key values are shown once, at creation, and never listed.
     expect(JSON.stringify(listed)).not.toContain(key.key)
 
-    expect((await countersign('keys', 'revoke', '--tenant', tenant.tenantId, key.keyId)).code).toBe(0)
+    const revoked = await countersign('keys', 'revoke', '--tenant', tenant.tenantId, key.keyId)
+    expect(revoked.code, revoked.stderr).toBe(0)
     const again = await countersign('keys', 'revoke', '--tenant', tenant.tenantId, key.keyId)
     expect(again.code).toBe(1)
     expect(again.stderr).toContain('keys list')
@@ -146,7 +147,8 @@ describe('countersign CLI', () => {
       const call = () =>
         fetch(`${url}/v1/users/someone`, { headers: { authorization: `Basic ${Buffer.from(`${key.key}:`).toString('base64')}` } })
       expect((await call()).status).toBe(404) // authenticated (and now cached); the user does not exist
-      expect((await countersign('keys', 'revoke', '--tenant', tenant.tenantId, key.keyId)).code).toBe(0)
+      const revoked = await countersign('keys', 'revoke', '--tenant', tenant.tenantId, key.keyId)
+    expect(revoked.code, revoked.stderr).toBe(0)
       // The CLI's NOTIFY reaches the server: refused well inside the 1 s the cache would keep it.
       const revokedAt = Date.now()
       let refused = await call()
