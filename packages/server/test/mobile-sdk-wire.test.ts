@@ -14,12 +14,12 @@
 //   in-app: its native modules call the two SDKs above, which then send wrapper headers.
 //
 // Bytes are built here with node:crypto; nothing is taken from the server's own helpers.
-import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto'
 import { sql } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { queryRows } from '../src/storage/database.ts'
 import { createHarness, type Harness } from './support/harness.ts'
 import { claimsOf, expectError, expectOk, tenantApi, uniqueId, type Response, type TenantApi } from './support/api.ts'
+import { androidResult, iosResult, newMobileKey, signDer, type MobileKey, type Model, type SdkResult } from './support/mobile-sdk-models.ts'
 
 let h: Harness
 let api: TenantApi
@@ -33,31 +33,6 @@ afterAll(() => h.close())
 // ---------------------------------------------------------------------------------------------
 // Decoders: the response models' field types, as each SDK declares them.
 
-type WireType = 'String' | 'String?' | 'Double?' | 'Boolean' | 'Boolean?'
-type Model = Record<string, WireType>
-
-/** Decodes `body` as a model would, failing the test with every field that would not decode. */
-function decodeModel(sdk: string, name: string, model: Model, body: unknown): Record<string, unknown> {
-  expect(typeof body === 'object' && body !== null && !Array.isArray(body), `${sdk} ${name}: not a JSON object`).toBe(true)
-  const record = body as Record<string, unknown>
-  const problems: string[] = []
-  for (const [field, type] of Object.entries(model)) {
-    const value = record[field]
-    if (value === undefined || value === null) {
-      if (!type.endsWith('?')) problems.push(`${field}: required ${type}, got ${value === null ? 'null' : 'nothing'}`)
-      continue
-    }
-    const fits = type.startsWith('String')
-      ? typeof value === 'string'
-      : type.startsWith('Boolean')
-        ? typeof value === 'boolean'
-        : typeof value === 'number' && Number.isFinite(value)
-    if (!fits) problems.push(`${field}: ${type} cannot hold ${JSON.stringify(value)}`)
-  }
-  expect(problems, `${sdk} ${name}`).toEqual([])
-  return record
-}
-
 const ANDROID_MODELS = {
   // module/src/main/java/com/authsignal/models/api/AppCredentialResponse.kt
   // (+ expiresAt as an ISO string since the push-credential expiry of v4.2.0, AppCredential.kt)
@@ -66,8 +41,6 @@ const ANDROID_MODELS = {
   challenge: { challengeId: 'String', nonce: 'String?' },
   // module/src/main/java/com/authsignal/inapp/api/models/InAppVerifyResponse.kt (and device/api/models/VerifyDeviceResponse.kt)
   verify: { token: 'String', userId: 'String', userAuthenticatorId: 'String', username: 'String?' },
-  // module/src/main/java/com/authsignal/APIError.kt (APIErrorResponse)
-  error: { error: 'String', errorCode: 'String?', errorDescription: 'String?' },
 } satisfies Record<string, Model>
 
 const IOS_MODELS = {
@@ -87,76 +60,6 @@ const IOS_MODELS = {
   // Sources/Authsignal/API/Models/Device/AddDeviceCredentialResponse.swift
   deviceAdded: { userAuthenticatorId: 'String?' },
 } satisfies Record<string, Model>
-
-/** What an SDK call resolves to (its AuthsignalResponse): data, or an error and its code. */
-interface SdkResult {
-  status: number
-  data?: Record<string, unknown>
-  error?: string
-  errorCode?: string
-  response: Response
-}
-
-/**
- * Android: APIError.kt mapToErrorResponse / Ktor ContentNegotiation. A body Ktor cannot turn
- * into the model (wrong content type, missing field) would surface as an exception instead.
- */
-function androidResult(response: Response, model: Model | null, name: string): SdkResult {
-  expect(response.headers['content-type'], `Android ${name}: Ktor decodes JSON bodies only`).toMatch(/^application\/json/)
-  const body: unknown = response.json()
-  if (response.statusCode === 200) {
-    return { status: 200, response, data: model ? decodeModel('Android', name, model, body) : { ok: true } }
-  }
-  const error = decodeModel('Android', `${name} error`, ANDROID_MODELS.error, body)
-  const description = typeof error.errorDescription === 'string' && error.errorDescription !== '' ? error.errorDescription : error.error
-  return {
-    status: response.statusCode,
-    response,
-    error: description as string,
-    errorCode: (error.errorCode ?? error.error) as string,
-  }
-}
-
-/** iOS: BaseAPIClient.swift performRequest. JSONSerialization runs on every body first. */
-function iosResult(response: Response, model: Model, name: string): SdkResult {
-  let body: unknown
-  expect(() => (body = JSON.parse(response.body)), `iOS ${name}: JSONSerialization would throw`).not.toThrow()
-  expect(typeof body === 'object' && body !== null, `iOS ${name}: top level must be an object or array`).toBe(true)
-  if (response.statusCode === 200) return { status: 200, response, data: decodeModel('iOS', name, model, body) }
-  const json = body as Record<string, unknown>
-  const text = (key: string) => (typeof json[key] === 'string' ? (json[key] as string) : undefined)
-  const description = text('errorDescription')
-  return { status: response.statusCode, response, error: description ? description : text('error'), errorCode: text('errorCode') }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Device keys, built the way each platform exports them.
-
-interface MobileKey {
-  privateKey: KeyObject
-  /** KeyManager.kt derivePublicKey: X509EncodedKeySpec(...).encoded, Base64.NO_WRAP. */
-  androidPublicKey: string
-  /** KeyManager.swift derivePublicKey: a fixed P-256 SPKI header + SecKeyCopyExternalRepresentation (04‖X‖Y). */
-  iosPublicKey: string
-}
-
-const IOS_SPKI_HEADER = Buffer.from('3059301306072a8648ce3d020106082a8648ce3d030107034200', 'hex')
-
-function newMobileKey(): MobileKey {
-  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
-  const jwk = publicKey.export({ format: 'jwk' })
-  const raw = Buffer.concat([Buffer.from([0x04]), Buffer.from(jwk.x!, 'base64url'), Buffer.from(jwk.y!, 'base64url')])
-  return {
-    privateKey,
-    androidPublicKey: publicKey.export({ format: 'der', type: 'spki' }).toString('base64'),
-    iosPublicKey: Buffer.concat([IOS_SPKI_HEADER, raw]).toString('base64'),
-  }
-}
-
-/** Signature.kt Signer.sign (SHA256withECDSA) and Signature.swift sign (ecdsaSignatureMessageX962SHA256): DER, standard base64. */
-function signDer(key: MobileKey, message: string): string {
-  return sign('sha256', Buffer.from(message, 'utf8'), { key: key.privateKey, dsaEncoding: 'der' }).toString('base64')
-}
 
 /**
  * The remove-credential message: floor(seconds / 600) as a Kotlin Double.toString or Swift

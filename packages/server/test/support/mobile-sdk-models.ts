@@ -1,6 +1,5 @@
 // What the official Authsignal mobile SDKs do with a response, and how they build keys and
-// signatures, for the wire tests (push-qr-wire.test.ts). mobile-sdk-wire.test.ts keeps its
-// own copy of the same rules for the in-app calls.
+// signatures, for the wire tests (mobile-sdk-wire.test.ts for in-app, push-qr-wire.test.ts).
 //
 // * Android (authsignal/authsignal-android, Ktor + kotlinx.serialization, ignoreUnknownKeys):
 //   success only on 200; the body must be `application/json`; a non-null field must be
