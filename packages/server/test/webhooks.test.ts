@@ -232,6 +232,19 @@ describe('the outbox: each change queues its event', () => {
     expect(envelopesAt('/authenticators')).toHaveLength(4)
   })
 
+  it('deleting a user queues authenticator.deleted for each of their devices', async () => {
+    const api = tenantApi(h, await h.newTenant())
+    await addEndpoint(h, api.tenant.tenantId, '/user-deleted', { events: ['authenticator.deleted'] })
+    const userId = uniqueId('deleted-user')
+    const first = await api.enroll(userId)
+    const second = await api.enroll(userId, { namespace: 'push', approvedBy: first.device })
+    expectOk(await api.server('DELETE', `/v1/users/${userId}`), 204)
+    await deliverDue(h)
+    const deleted = ofType('/user-deleted', 'authenticator.deleted').map((e) => (e.data as { userAuthenticatorId: string }).userAuthenticatorId)
+    expect(deleted.sort()).toEqual([first.credential.userAuthenticatorId, second.credential.userAuthenticatorId].sort())
+    expect(expectOk(await api.server('GET', `/v1/users/${userId}/authenticators`))).toEqual([])
+  })
+
   it('a push challenge queues push.created with its devices; the approval queues action.state_changed (PUSH)', async () => {
     const api = tenantApi(h, await h.newTenant())
     await addEndpoint(h, api.tenant.tenantId, '/push')

@@ -34,7 +34,8 @@ export async function updateUser(
 
 /** Removes the user, their authenticators and their action history. */
 export async function deleteUser(deps: Deps, tenant: TenantContext, userId: string): Promise<void> {
-  if (!(await repo.deleteUser(deps.db, tenant.tenantId, userId))) throw new ApiError('not_found', 'No such user')
+  if (!(await repo.deleteUser(deps.db, tenant.tenantId, userId, now(deps)))) throw new ApiError('not_found', 'No such user')
+  wakeWebhooks(deps, tenant)
 }
 
 export async function queryUsers(deps: Deps, tenant: TenantContext, query: QueryUsersQuery): Promise<QueryUsersResponse> {

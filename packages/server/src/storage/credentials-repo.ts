@@ -4,7 +4,7 @@ import { queryRows, type Db } from './database.ts'
 import { outboxCtes } from './outbox.ts'
 
 /** The data of authenticator webhook events, from a CTE returning credential rows as `c`. */
-function authenticatorEventData(from: string): SQL {
+export function authenticatorEventData(from: string): SQL {
   return sql`SELECT jsonb_build_object('userId', c.user_id, 'userAuthenticatorId', c.credential_id,
       'verificationMethod', CASE c.namespace WHEN 'in-app' THEN 'IN_APP' WHEN 'push' THEN 'PUSH'
                                              WHEN 'qr-code' THEN 'QR_CODE' ELSE 'DEVICE' END,

@@ -1,6 +1,8 @@
 import { sql } from 'drizzle-orm'
 import type { CredentialNamespace } from '@countersign/protocol'
+import { authenticatorEventData } from './credentials-repo.ts'
 import { queryRows, type Db } from './database.ts'
+import { outboxCtes } from './outbox.ts'
 
 export interface UserRow {
   userId: string
@@ -76,10 +78,18 @@ export async function upsertUser(db: Db, tenantId: string, userId: string, attri
 }
 
 /** Deletes the user with their credentials and action history (foreign keys cascade). */
-export async function deleteUser(db: Db, tenantId: string, userId: string): Promise<boolean> {
+/**
+ * Deletes a user with their authenticators, challenges and history. Each authenticator is
+ * deleted by name, in the same statement, so its authenticator.deleted event is queued like
+ * any other removal (a cascade would delete it silently).
+ */
+export async function deleteUser(db: Db, tenantId: string, userId: string, now: Date): Promise<boolean> {
   const rows = await queryRows<{ userId: string }>(
     db,
-    sql`DELETE FROM users WHERE tenant_id = ${tenantId} AND user_id = ${userId} RETURNING user_id AS "userId"`,
+    sql`WITH removed AS (
+          DELETE FROM credentials WHERE tenant_id = ${tenantId} AND user_id = ${userId} RETURNING *
+        ), ${outboxCtes('removed', tenantId, 'authenticator.deleted', authenticatorEventData('removed'), now)}
+        DELETE FROM users WHERE tenant_id = ${tenantId} AND user_id = ${userId} RETURNING user_id AS "userId"`,
   )
   return rows.length > 0
 }
