@@ -15,7 +15,7 @@ import { requireToken, type ClientCaller } from './client-auth.ts'
 import { now, type Deps } from './deps.ts'
 import { publicKeyFromBody, publicKeyFromQuery, refuseIfLocked, requireDeviceSignature, signatureBytes } from './device-keys.ts'
 import { ApiError } from './errors.ts'
-import { initiatorView, newChallengeId, newVerificationCode, wakeWebhooks } from './out-of-band.ts'
+import { initiatorView, newChallengeId, newVerificationCode, shownToPhone, wakeWebhooks } from './out-of-band.ts'
 import { isUuid, type TenantContext } from './tenants.ts'
 
 /** Credentials that receive push challenges: push ones, and the legacy shared device ones. */
@@ -197,21 +197,11 @@ export async function getPendingPushChallenge(
   }
   const c = found.challenge
   if (!c) return { userAuthenticatorId: found.credentialId }
-  const settings = tenant.actionSettings(c.actionCode)
   return {
     userAuthenticatorId: found.credentialId,
     challengeId: c.challengeId,
     userId: c.userId!,
-    actionCode: c.actionCode,
-    ...(c.idempotencyKey ? { idempotencyKey: c.idempotencyKey } : {}),
-    ...(c.deviceId ? { deviceId: c.deviceId } : {}),
-    ...(c.userAgent ? { userAgent: c.userAgent } : {}),
-    ...(c.ipAddress ? { ipAddress: c.ipAddress } : {}),
-    ...(c.custom ? { custom: c.custom } : {}),
-    ...(c.transaction ? { transaction: c.transaction } : {}),
-    verificationCodeRequired: c.verificationCode !== null,
-    signedDecisionRequired: settings.requireSignedDecision,
-    challengeExpiresAt: iso(c.expiresAt),
+    ...shownToPhone(c, tenant.actionSettings(c.actionCode).requireSignedDecision),
   }
 }
 

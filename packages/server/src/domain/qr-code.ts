@@ -6,7 +6,7 @@ import type {
   QrChallengeResponse,
   VerifyQrResponse,
 } from '@countersign/protocol'
-import { timingSafeEqual } from 'node:crypto'
+import { hashesEqual } from '../crypto/secrets.ts'
 import * as repo from '../storage/challenges-repo.ts'
 import { iso } from './actions.ts'
 import type { ClientCaller } from './client-auth.ts'
@@ -14,7 +14,7 @@ import { now, type Deps } from './deps.ts'
 import { publicKeyFromBody, refuseIfLocked, requireDeviceSignature, signatureBytes } from './device-keys.ts'
 import { ApiError } from './errors.ts'
 import { ANSWERING_NAMESPACES, refusalFor } from './answers.ts'
-import { announce, hashDeviceCode, initiatorView, newChallengeId, newDeviceCode, newVerificationCode } from './out-of-band.ts'
+import { announce, hashDeviceCode, initiatorView, newChallengeId, newDeviceCode, newVerificationCode, shownToPhone } from './out-of-band.ts'
 import type { RequestOrigin } from './push.ts'
 import type { TenantContext } from './tenants.ts'
 
@@ -80,8 +80,7 @@ export async function verifyQr(deps: Deps, tenant: TenantContext, request: { cha
 /** The challenge, if `deviceCode` is its browser's secret (compared in constant time). */
 export async function findQrForBrowser(deps: Deps, tenant: TenantContext, challengeId: string, deviceCode: string): Promise<repo.ChallengeWithAction> {
   const row = await repo.findChallenge(deps.db, tenant.tenantId, challengeId)
-  const stored = row?.deviceCodeHash ? Buffer.from(row.deviceCodeHash) : null
-  if (!row || row.kind !== 'qr' || !stored || stored.length !== 32 || !timingSafeEqual(stored, hashDeviceCode(deviceCode))) {
+  if (!row || row.kind !== 'qr' || !row.deviceCodeHash || !hashesEqual(row.deviceCodeHash, hashDeviceCode(deviceCode))) {
     throw new ApiError('invalid_challenge')
   }
   return row
@@ -110,19 +109,6 @@ export async function claimQrChallenge(
   }
   announce(deps, tenant, request.challengeId)
   const row = (await repo.findChallenge(deps.db, tenant.tenantId, request.challengeId))!
-  const settings = tenant.actionSettings(row.actionCode)
-  return {
-    success: true,
-    userId: row.userId!,
-    ...(row.ipAddress ? { ipAddress: row.ipAddress } : {}),
-    ...(row.userAgent ? { userAgent: row.userAgent } : {}),
-    actionCode: row.actionCode,
-    ...(row.idempotencyKey ? { idempotencyKey: row.idempotencyKey } : {}),
-    ...(row.custom ? { custom: row.custom } : {}),
-    ...(row.transaction ? { transaction: row.transaction } : {}),
-    verificationCodeRequired: row.verificationCode !== null,
-    signedDecisionRequired: settings.requireSignedDecision,
-    challengeExpiresAt: iso(row.expiresAt),
-  }
+  return { success: true, userId: row.userId!, ...shownToPhone(row, tenant.actionSettings(row.actionCode).requireSignedDecision) }
 }
 

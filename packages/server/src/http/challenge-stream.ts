@@ -1,9 +1,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { OutOfBandState } from '@countersign/protocol'
 import type { Deps } from '../domain/deps.ts'
+import { followChallenge, isFinal } from '../domain/out-of-band.ts'
 
-/** How often a stream re-reads its challenge even without a notification (a missed NOTIFY, expiry). */
-const RECHECK_MS = 5000
 /** A comment line keeps proxies from closing an idle stream. */
 const KEEPALIVE_MS = 15_000
 /** No stream outlives this, whatever the challenge's lifetime. */
@@ -13,8 +12,6 @@ export interface StreamedView {
   state: OutOfBandState
   body: Record<string, unknown>
 }
-
-const TERMINAL: ReadonlySet<OutOfBandState> = new Set(['approved', 'rejected', 'expired'])
 
 /**
  * Streams a challenge's state to the initiating page as Server-Sent Events: one `state` event
@@ -29,7 +26,7 @@ export async function streamChallenge(
   target: { tenantId: string; challengeId: string },
   read: () => Promise<StreamedView>,
 ): Promise<void> {
-  let last = await read()
+  const first = await read()
   reply.hijack()
   const raw = reply.raw
   raw.writeHead(200, {
@@ -43,50 +40,35 @@ export async function streamChallenge(
     // A stream's connection is not reused: it closes with the stream, so nothing lingers.
     connection: 'close',
   })
-  const send = (view: StreamedView) => raw.write(`event: state\ndata: ${JSON.stringify(view.body)}\n\n`)
-  send(last)
-  if (TERMINAL.has(last.state)) {
+  const send = (body: Record<string, unknown>) => raw.write(`event: state\ndata: ${JSON.stringify(body)}\n\n`)
+  send(first.body)
+  if (isFinal(first.state)) {
     raw.end()
     return
   }
 
   let closed = false
   let clientGone = false
-  let reading = false
-  let again = false
-  const refresh = async (): Promise<void> => {
-    if (closed) return
-    if (reading) {
-      again = true
-      return
-    }
-    reading = true
-    try {
-      do {
-        again = false
-        const next = await read()
-        if (next.state !== last.state || next.body.accessToken !== undefined) {
-          last = next
-          send(next)
-        }
-        if (TERMINAL.has(last.state)) return close()
-      } while (again && !closed)
-    } catch (error) {
-      deps.log.warn({ err: error, tenantId: target.tenantId }, 'challenge stream read failed')
-    } finally {
-      reading = false
-    }
-  }
-  const stopWatching = deps.challengeWatch.watch(target.tenantId, target.challengeId, () => void refresh())
-  const recheck = setInterval(() => void refresh(), RECHECK_MS)
+  const unfollow = followChallenge(
+    deps,
+    target,
+    first.state,
+    async () => {
+      const view = await read()
+      return { state: view.state, accessToken: view.body.accessToken as string | undefined, body: view.body }
+    },
+    (view) => {
+      send(view.body)
+      if (isFinal(view.state)) close()
+    },
+  )
   const keepalive = setInterval(() => raw.write(': keepalive\n\n'), KEEPALIVE_MS)
   const deadline = setTimeout(() => close(), MAX_STREAM_MS)
   const untrack = trackStream(deps, close)
   function close(): void {
     if (closed) return
     closed = true
-    stopWatching()
-    clearInterval(recheck)
+    unfollow()
     clearInterval(keepalive)
     clearTimeout(deadline)
     untrack()

@@ -4,13 +4,12 @@
 import websocket, { type WebSocket } from '@fastify/websocket'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { z } from 'zod'
-import { ActionCode, CustomData, type OutOfBandState } from '@countersign/protocol'
+import { ActionCode, CustomData } from '@countersign/protocol'
 import { authenticateClient, type ClientCaller } from '../domain/client-auth.ts'
 import type { Deps } from '../domain/deps.ts'
 import { ApiError } from '../domain/errors.ts'
-import { initiatorView } from '../domain/out-of-band.ts'
+import { followChallenge, initiatorViewOf, isFinal } from '../domain/out-of-band.ts'
 import * as qr from '../domain/qr-code.ts'
-import { findChallenge } from '../storage/challenges-repo.ts'
 
 const PROTOCOL = 'authsignal-ws'
 const TENANT_PREFIX = 'x.authsignal.tenant.'
@@ -25,7 +24,6 @@ const PING_MS = 30_000
 const MIN_CREATE_INTERVAL_MS = 1000
 const MAX_CHALLENGES_PER_SOCKET = 200
 const MAX_WATCHED = 5
-const RECHECK_MS = 5000
 
 const CreateChallengeMessage = z.object({
   type: z.literal('CREATE_CHALLENGE'),
@@ -82,9 +80,8 @@ async function serve(deps: Deps, socket: WebSocket, request: FastifyRequest): Pr
   }
   socket.off('message', early)
 
-  // Reports of one challenge run one at a time: two at once could send a token-less
-  // `approved` first, and the SDK stops listening at the first `approved`.
-  const watched = new Map<string, { stop: () => void; last: OutOfBandState; reporting: Promise<void> }>()
+  // The challenges this page is shown, each followed until it is answered or expires.
+  const followed = new Map<string, () => void>()
   let created = 0
   let lastCreate = 0
   const userAgent = request.headers['user-agent']
@@ -94,30 +91,26 @@ async function serve(deps: Deps, socket: WebSocket, request: FastifyRequest): Pr
     if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(message))
   }
 
-  const report = (challengeId: string): Promise<void> => {
-    const entry = watched.get(challengeId)
-    if (!entry) return Promise.resolve()
-    entry.reporting = entry.reporting.catch(() => undefined).then(() => reportNow(challengeId))
-    return entry.reporting
+  const unfollow = (challengeId: string) => {
+    followed.get(challengeId)?.()
+    followed.delete(challengeId)
   }
 
-  const reportNow = async (challengeId: string): Promise<void> => {
-    const entry = watched.get(challengeId)
-    if (!entry) return
-    const row = await findChallenge(deps.db, caller.tenant.tenantId, challengeId)
-    if (!row) return stopWatching(challengeId)
-    const view = await initiatorView(deps, caller.tenant, row)
-    if (view.state === entry.last && !view.accessToken) return
-    entry.last = view.state
-    // The SDK knows no `expired` state: an expired code is simply replaced at the next refresh.
-    if (view.state === 'expired') return stopWatching(challengeId)
-    send({ type: 'STATE_CHANGE', data: { challengeId, state: view.state, ...(view.accessToken ? { accessToken: view.accessToken } : {}) } })
-    if (view.state === 'approved' || view.state === 'rejected') stopWatching(challengeId)
-  }
-
-  const stopWatching = (challengeId: string) => {
-    watched.get(challengeId)?.stop()
-    watched.delete(challengeId)
+  const follow = (challengeId: string) => {
+    const stop = followChallenge(
+      deps,
+      { tenantId: caller.tenant.tenantId, challengeId },
+      'unclaimed',
+      () => initiatorViewOf(deps, caller.tenant, challengeId),
+      (view) => {
+        // The SDK knows no `expired` state: an expired code is simply replaced at the next refresh.
+        if (view.state !== 'expired') {
+          send({ type: 'STATE_CHANGE', data: { challengeId, state: view.state, ...(view.accessToken ? { accessToken: view.accessToken } : {}) } })
+        }
+        if (isFinal(view.state)) followed.delete(challengeId)
+      },
+    )
+    followed.set(challengeId, stop)
   }
 
   const handle = async (raw: string): Promise<void> => {
@@ -137,12 +130,9 @@ async function serve(deps: Deps, socket: WebSocket, request: FastifyRequest): Pr
     created++
     lastCreate = Date.now()
     const challenge = await qr.createQrChallenge(deps, caller, { action: parsed.data.actionCode, custom: parsed.data.custom }, origin)
-    // A refreshed page forgets its older codes; keep watching only the newest few.
-    while (watched.size >= MAX_WATCHED) stopWatching(watched.keys().next().value!)
-    const stopWatch = deps.challengeWatch.watch(caller.tenant.tenantId, challenge.challengeId, () => {
-      report(challenge.challengeId).catch((error: unknown) => request.log.warn({ err: error }, 'websocket state read failed'))
-    })
-    watched.set(challenge.challengeId, { stop: stopWatch, last: 'unclaimed', reporting: Promise.resolve() })
+    // A refreshed page forgets its older codes; follow only the newest few.
+    while (followed.size >= MAX_WATCHED) unfollow(followed.keys().next().value!)
+    follow(challenge.challengeId)
     send({
       type: 'CHALLENGE_CREATED',
       data: {
@@ -177,13 +167,8 @@ async function serve(deps: Deps, socket: WebSocket, request: FastifyRequest): Pr
   for (const message of queued) onMessage(message)
 
   const ping = setInterval(() => socket.ping(), PING_MS)
-  // A notification may be missed (another node's listener reconnecting): look again now and then.
-  const recheck = setInterval(() => {
-    for (const challengeId of watched.keys()) report(challengeId).catch(() => undefined)
-  }, RECHECK_MS)
   socket.on('close', () => {
     clearInterval(ping)
-    clearInterval(recheck)
-    for (const challengeId of [...watched.keys()]) stopWatching(challengeId)
+    for (const challengeId of [...followed.keys()]) unfollow(challengeId)
   })
 }
