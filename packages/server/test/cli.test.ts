@@ -1,55 +1,26 @@
 // The countersign command as a user runs it: a child process per command, against a fresh
 // embedded data directory (and PostgreSQL when this project runs on it).
-import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { promisify } from 'node:util'
 import { afterAll, describe, expect, it } from 'vitest'
+import { onPostgres, processEnv, runCli, startServerProcess, stopServerProcess } from './support/server-process.ts'
 
-const BIN = fileURLToPath(new URL('../bin/countersign.js', import.meta.url))
-const onPostgres = process.env.COUNTERSIGN_TEST_DB === 'postgres'
 const dataDir = mkdtempSync(join(tmpdir(), 'countersign-cli-'))
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }))
 
-const env = {
-  ...process.env,
-  COUNTERSIGN_DATA_DIR: dataDir,
-  LOG_LEVEL: 'warn',
-  ...(onPostgres ? { DATABASE_URL: process.env.TEST_DATABASE_URL } : { DATABASE_URL: '' }),
-}
+// As a user runs it: the default development tenant on a first start.
+const env = processEnv(dataDir, { COUNTERSIGN_DEV_TENANT: 'true' })
 
-async function countersign(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [BIN, ...args], { env, timeout: 60_000 })
-    return { code: 0, stdout, stderr }
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string }
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr }
-  }
-}
+const countersign = (...args: string[]) => runCli(env, ...args)
 
 /** `countersign serve` on a free port; resolves once it listens. */
-async function startServer(extraEnv: Record<string, string> = {}): Promise<{ server: ChildProcess; url: string }> {
-  const server = spawn(process.execPath, [BIN, 'serve'], { env: { ...env, PORT: '0', ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] })
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = ''
-    server.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString()
-      const match = /listening on (http:\/\/[^ ]+)/.exec(out)
-      if (match) resolve(match[1]!)
-    })
-    server.once('exit', (code) => reject(new Error(`server exited with ${code}`)))
-  })
-  return { server, url }
+async function startServer(extraEnv: Record<string, string> = {}) {
+  const running = await startServerProcess({ ...env, ...extraEnv })
+  return { server: running, url: running.url }
 }
 
-async function stop(server: ChildProcess): Promise<void> {
-  const exited = new Promise((resolve) => server.once('exit', resolve))
-  server.kill('SIGTERM')
-  await exited
-}
+const stop = (server: Awaited<ReturnType<typeof startServerProcess>>) => stopServerProcess(server)
 
 describe('countersign CLI', () => {
   // Each command starts the embedded database (~3 s): a few commands, each checking much.
@@ -121,12 +92,7 @@ describe('countersign CLI', () => {
   })
 
   it('explains a bad configuration', async () => {
-    const { code, stderr } = await promisify(execFile)(process.execPath, [BIN, 'migrate'], {
-      env: { ...env, PORT: 'eighty' },
-    }).then(
-      () => ({ code: 0, stderr: '' }),
-      (e: { code: number; stderr: string }) => e,
-    )
+    const { code, stderr } = await runCli({ ...env, PORT: 'eighty' }, 'migrate')
     expect(code).toBe(1)
     expect(stderr).toContain('PORT')
   })
@@ -148,7 +114,7 @@ describe('countersign CLI', () => {
         fetch(`${url}/v1/users/someone`, { headers: { authorization: `Basic ${Buffer.from(`${key.key}:`).toString('base64')}` } })
       expect((await call()).status).toBe(404) // authenticated (and now cached); the user does not exist
       const revoked = await countersign('keys', 'revoke', '--tenant', tenant.tenantId, key.keyId)
-    expect(revoked.code, revoked.stderr).toBe(0)
+      expect(revoked.code, revoked.stderr).toBe(0)
       // The CLI's NOTIFY reaches the server: refused well inside the 1 s the cache would keep it.
       const revokedAt = Date.now()
       let refused = await call()

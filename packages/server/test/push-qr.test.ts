@@ -318,8 +318,7 @@ describe('push bombing', () => {
     const push = async () => limited.client('POST', '/v1/client/challenge/push', bearer((await limited.track(userId, 'signIn')).token), {})
     const one = expectClientOk(await push())
     expectClientOk(await push())
-    const refused = expectError(await push(), 429, 'too_many_requests')
-    expect(refused).toBeTruthy()
+    expectError(await push(), 429, 'too_many_requests')
     // Answering one frees a slot, but the hourly cap still counts it.
     expectClientOk(await answer(device, one.challengeId, false, {}, 'push', limited))
     expectClientOk(await push())
