@@ -3,7 +3,7 @@
 // (in-app, push, QR code, legacy device) share these, each with its own key.
 import type { CredentialResponse } from '@countersign/protocol'
 import { base64, base64urlnopad } from '@scure/base'
-import { keyStoreCall, malformedPublicKey, type NamespaceKey } from './device-key.ts'
+import { keyStoreCall, malformedPublicKey, NamespaceKey, type CredentialNamespace } from './device-key.ts'
 import { isP256Spki } from './der.ts'
 import type { KeyStore } from './key-store.ts'
 import { clientFailure, success, type Failure, type Result } from './result.ts'
@@ -153,4 +153,61 @@ export async function removeCredential(context: ClientContext, key: NamespaceKey
 /** A 404 in Countersign's own error format (not a wrong baseUrl, which gives `api_error`). */
 export function isServerNotFound(result: Failure): boolean {
   return result.status === 404 && result.errorCode !== 'api_error'
+}
+
+/**
+ * A namespace's credential on this device (`in-app`, `push`, `qr-code`, or the legacy
+ * `device`): one key in the key store, enrolled, looked up and removed alike. Each namespace's
+ * client extends it with its own calls.
+ */
+export class CredentialClient {
+  protected readonly key: NamespaceKey
+
+  constructor(
+    protected readonly context: ClientContext,
+    namespace: CredentialNamespace,
+  ) {
+    this.key = new NamespaceKey(context.keyStore, namespace)
+  }
+
+  /**
+   * Enrolls this device: registers the namespace's public key for the user the token belongs to.
+   *
+   * Reuses the key already on the device for this namespace (as the official mobile SDKs do),
+   * and creates one only when there is none. A key this call created is deleted again if the
+   * server refuses it, so a failed enrollment leaves the device as it was. To enroll again
+   * with a different `userAuthenticationRequired`, call removeCredential first.
+   *
+   * @example
+   * const result = await client.inapp.addCredential({ token, userAuthenticationRequired: true })
+   * if (result.error !== undefined) console.warn(result.errorCode)
+   */
+  addCredential(options: AddCredentialOptions = {}): Promise<Result<Credential>> {
+    return addCredential(this.context, this.key, options)
+  }
+
+  /**
+   * The server's record of this device's credential; `data` is undefined when the device
+   * has no key or the server does not know it.
+   *
+   * @example
+   * const { data: credential } = await client.inapp.getCredential()
+   * if (!credential) showEnrollButton()
+   */
+  getCredential(): Promise<Result<Credential | undefined>> {
+    return getCredential(this.context, this.key)
+  }
+
+  /**
+   * Removes this device's credential from the server, then deletes the local key. `data` is
+   * true when a credential was removed, false when the device had no key. If the server
+   * already forgot the credential the local key is deleted all the same. On any other
+   * failure the key is kept, so the call can be retried.
+   *
+   * @example
+   * await client.inapp.removeCredential()   // e.g. on logout from a shared device
+   */
+  removeCredential(): Promise<Result<boolean>> {
+    return removeCredential(this.context, this.key)
+  }
 }

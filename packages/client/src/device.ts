@@ -1,15 +1,7 @@
 // The legacy `device` namespace (PROTOCOL.md §3): one credential, enrolled once, that answers
 // in-app, push and QR challenges alike. Older official SDK versions use it; new apps enroll
 // one credential per namespace (`inapp`, `push`, `qr`) instead.
-import {
-  addCredential,
-  getCredential,
-  removeCredential,
-  type AddCredentialOptions,
-  type ClientContext,
-  type Credential,
-} from './credentials.ts'
-import { NamespaceKey } from './device-key.ts'
+import { CredentialClient, type ClientContext } from './credentials.ts'
 import { verifyWithKey, type VerifyOptions, type VerifyResult } from './in-app.ts'
 import {
   answerChallenge,
@@ -27,26 +19,9 @@ import type { Result } from './result.ts'
 export const DEVICE_NAMESPACE = 'device'
 
 /** The legacy shared credential: the in-app, push and QR calls, all with the `device` key. */
-export class DeviceClient {
-  private readonly key: NamespaceKey
-
-  constructor(private readonly context: ClientContext) {
-    this.key = new NamespaceKey(context.keyStore, DEVICE_NAMESPACE)
-  }
-
-  /** Enrolls this device's shared key for the token's user. */
-  addCredential(options: AddCredentialOptions = {}): Promise<Result<Credential>> {
-    return addCredential(this.context, this.key, options)
-  }
-
-  /** The server's record of the shared credential; undefined when not enrolled. */
-  getCredential(): Promise<Result<Credential | undefined>> {
-    return getCredential(this.context, this.key)
-  }
-
-  /** Removes the shared credential on the server, then the local key. */
-  removeCredential(): Promise<Result<boolean>> {
-    return removeCredential(this.context, this.key)
+export class DeviceClient extends CredentialClient {
+  constructor(context: ClientContext) {
+    super(context, DEVICE_NAMESPACE)
   }
 
   /** Answers an in-app challenge with the shared key (`/client/verify/device`); see `inapp.verify`. */

@@ -1,15 +1,8 @@
 // In-app verification from the device (ARCHITECTURE.md "The two flows", PROTOCOL.md §3):
 // enroll a device key, look it up, remove it, and answer a challenge with it.
 import type { VerifyInAppResponse } from '@countersign/protocol'
-import {
-  addCredential,
-  getCredential,
-  removeCredential,
-  type AddCredentialOptions,
-  type ClientContext,
-  type Credential,
-} from './credentials.ts'
-import { NamespaceKey } from './device-key.ts'
+import { CredentialClient, type ClientContext } from './credentials.ts'
+import type { NamespaceKey } from './device-key.ts'
 import type { Result } from './result.ts'
 import { hasStrings, type Auth } from './transport.ts'
 
@@ -41,52 +34,9 @@ const isVerifyResult = (body: unknown): body is VerifyResult => hasStrings(body,
  * In-app verification with a device-bound P-256 key. Every method resolves to a
  * {@link Result}; none throws for API, network or key-store failures.
  */
-export class InAppClient {
-  private readonly key: NamespaceKey
-
-  constructor(private readonly context: InAppContext) {
-    this.key = new NamespaceKey(context.keyStore, IN_APP_NAMESPACE)
-  }
-
-  /**
-   * Enrolls this device: registers its in-app public key for the user the token belongs to.
-   *
-   * Reuses the key already on the device for this namespace (as the official mobile SDKs do),
-   * and creates one only when there is none. A key this call created is deleted again if the
-   * server refuses it, so a failed enrollment leaves the device as it was. To enroll again
-   * with a different `userAuthenticationRequired`, call removeCredential first.
-   *
-   * @example
-   * const result = await client.inapp.addCredential({ token, userAuthenticationRequired: true })
-   * if (result.error !== undefined) console.warn(result.errorCode)
-   */
-  addCredential(options: AddCredentialOptions = {}): Promise<Result<Credential>> {
-    return addCredential(this.context, this.key, options)
-  }
-
-  /**
-   * The server's record of this device's in-app credential; `data` is undefined when the device
-   * has no key or the server does not know it.
-   *
-   * @example
-   * const { data: credential } = await client.inapp.getCredential()
-   * if (!credential) showEnrollButton()
-   */
-  getCredential(): Promise<Result<Credential | undefined>> {
-    return getCredential(this.context, this.key)
-  }
-
-  /**
-   * Removes this device's in-app credential from the server, then deletes the local key.
-   * `data` is true when a credential was removed, false when the device had no key. If the
-   * server already forgot the credential the local key is deleted all the same. On any other
-   * failure the key is kept, so the call can be retried.
-   *
-   * @example
-   * await client.inapp.removeCredential()   // e.g. on logout from a shared device
-   */
-  removeCredential(): Promise<Result<boolean>> {
-    return removeCredential(this.context, this.key)
+export class InAppClient extends CredentialClient {
+  constructor(context: InAppContext) {
+    super(context, IN_APP_NAMESPACE)
   }
 
   /**

@@ -6,14 +6,12 @@ import type { OutOfBandState, PushChallengeResponse, UpdatePushCredentialRespons
 import { followChallenge } from './challenge-follow.ts'
 import {
   addCredential,
+  CredentialClient,
   encodePublicKeyQuery,
-  getCredential,
-  removeCredential,
   type AddCredentialOptions,
   type ClientContext,
   type Credential,
 } from './credentials.ts'
-import { NamespaceKey } from './device-key.ts'
 import {
   answerChallenge,
   decisionDetails,
@@ -97,11 +95,9 @@ const isUpdateMessage = (body: unknown): body is { challengeId: string; message:
  * Push verification. Every method resolves to a {@link Result}; none throws for API,
  * network or key-store failures.
  */
-export class PushClient {
-  private readonly key: NamespaceKey
-
-  constructor(private readonly context: ClientContext) {
-    this.key = new NamespaceKey(context.keyStore, PUSH_NAMESPACE)
+export class PushClient extends CredentialClient {
+  constructor(context: ClientContext) {
+    super(context, PUSH_NAMESPACE)
   }
 
   // ---- The phone ----
@@ -113,19 +109,9 @@ export class PushClient {
    * @example
    * await client.push.addCredential({ token, pushToken: fcmToken, devicePlatform: 'android' })
    */
-  addCredential(options: AddPushCredentialOptions = {}): Promise<Result<Credential>> {
+  override addCredential(options: AddPushCredentialOptions = {}): Promise<Result<Credential>> {
     const { pushToken, ...rest } = options
     return addCredential(this.context, this.key, rest, pushToken === undefined ? {} : { pushToken })
-  }
-
-  /** The server's record of this device's push credential; undefined when not enrolled. */
-  getCredential(): Promise<Result<Credential | undefined>> {
-    return getCredential(this.context, this.key)
-  }
-
-  /** Removes the push credential on the server, then the local key (see `inapp.removeCredential`). */
-  removeCredential(): Promise<Result<boolean>> {
-    return removeCredential(this.context, this.key)
   }
 
   /**

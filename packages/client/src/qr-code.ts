@@ -3,15 +3,7 @@
 // what it is for and signs the user's decision; the page receives the new token.
 import type { OutOfBandState, QrChallengeResponse } from '@countersign/protocol'
 import { followChallenge, type ChallengeView } from './challenge-follow.ts'
-import {
-  addCredential,
-  getCredential,
-  removeCredential,
-  type AddCredentialOptions,
-  type ClientContext,
-  type Credential,
-} from './credentials.ts'
-import { NamespaceKey } from './device-key.ts'
+import { CredentialClient, type ClientContext } from './credentials.ts'
 import {
   answerChallenge,
   claimChallenge,
@@ -73,29 +65,12 @@ const isQrChallenge = (body: unknown): body is QrChallengeResponse => hasStrings
  * QR-code verification. Every method resolves to a {@link Result}; none throws for API,
  * network or key-store failures.
  */
-export class QrCodeClient {
-  private readonly key: NamespaceKey
-
-  constructor(private readonly context: ClientContext) {
-    this.key = new NamespaceKey(context.keyStore, QR_CODE_NAMESPACE)
+export class QrCodeClient extends CredentialClient {
+  constructor(context: ClientContext) {
+    super(context, QR_CODE_NAMESPACE)
   }
 
-  // ---- The phone ----
-
-  /** Enrolls this device for QR codes: registers its QR key for the token's user. */
-  addCredential(options: AddCredentialOptions = {}): Promise<Result<Credential>> {
-    return addCredential(this.context, this.key, options)
-  }
-
-  /** The server's record of this device's QR credential; undefined when not enrolled. */
-  getCredential(): Promise<Result<Credential | undefined>> {
-    return getCredential(this.context, this.key)
-  }
-
-  /** Removes the QR credential on the server, then the local key (see `inapp.removeCredential`). */
-  removeCredential(): Promise<Result<boolean>> {
-    return removeCredential(this.context, this.key)
-  }
+  // ---- The phone: addCredential, getCredential and removeCredential as for every namespace ----
 
   /**
    * Claims a scanned QR code (a signature over its challenge ID, reason `claim_challenge`):
