@@ -9,44 +9,15 @@
 // signs its answer over the payment details it showed (a v2 signed decision), so it cannot
 // approve different details than the backend tracked.
 import { pathToFileURL } from 'node:url'
-import { CountersignClient, MemoryKeyStore, type OutOfBandState } from '@countersign/client'
-import { Countersign } from '@countersign/node'
+import type { OutOfBandState } from '@countersign/client'
 import { startEmbeddedCountersign } from './embedded-server.ts'
+import { exampleRoles, type RoleOptions } from './roles.ts'
 
-export interface PushExampleOptions {
-  apiUrl: string
-  secretKey: string
-  tenantId: string
-  userId?: string
-  log?: (line: string) => void
-}
-
-type Role = 'backend' | 'page' | 'phone'
+export type PushExampleOptions = RoleOptions
 
 /** Plays the three roles and returns what a test needs to check them. */
 export async function runPushApproval(options: PushExampleOptions) {
-  const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`))
-  const userId = options.userId ?? `example-user-${Date.now()}`
-  const step = (who: Role, text: string) => log(`${`[${who}]`.padEnd(9)} ${text}`)
-
-  // The tenant's backend holds the secret key.
-  const backend = new Countersign({ secretKey: options.secretKey, apiUrl: options.apiUrl })
-  // The page and the phone know only the tenant ID. The page never signs anything; a real
-  // page would still pass WebCryptoKeyStore from @countersign/client/browser.
-  const page = new CountersignClient({ tenantId: options.tenantId, baseUrl: options.apiUrl, keyStore: new MemoryKeyStore() })
-  // A real phone keeps its key in the Secure Enclave or Android Keystore, and the OS asks for
-  // Face ID or a passcode before a signature: confirmUser stands in for that prompt. It asks
-  // only for the decision itself; fetching the request proves the key but decides nothing.
-  const phone = new CountersignClient({
-    tenantId: options.tenantId,
-    baseUrl: options.apiUrl,
-    keyStore: new MemoryKeyStore({
-      confirmUser: async ({ reason }) => {
-        if (reason === 'approve_challenge' || reason === 'deny_challenge') step('phone', `  (biometric prompt: ${reason})`)
-        return true
-      },
-    }),
-  })
+  const { log, step, userId, backend, page, phone } = exampleRoles(options)
 
   log('\n— Enrollment: the phone becomes the user’s push device —')
   const enrollment = await backend.track({ userId, action: 'addAuthenticator', attributes: { scope: 'add:authenticators' } })

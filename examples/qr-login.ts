@@ -6,42 +6,19 @@
 //
 //   npx tsx examples/qr-login.ts          (or: npm run example:qr)
 import { pathToFileURL } from 'node:url'
-import { CountersignClient, MemoryKeyStore, type OutOfBandState } from '@countersign/client'
+import type { OutOfBandState } from '@countersign/client'
 import { challengeIdFromQrPayload, qrModules, qrPayload, qrSvg } from '@countersign/client/qr'
-import { Countersign } from '@countersign/node'
 import { startEmbeddedCountersign } from './embedded-server.ts'
+import { exampleRoles, type RoleOptions } from './roles.ts'
 
-export interface QrExampleOptions {
-  apiUrl: string
-  secretKey: string
-  tenantId: string
-  userId?: string
+export interface QrExampleOptions extends RoleOptions {
   /** Draw the QR code in the terminal (on by default when run by hand). */
   drawCode?: boolean
-  log?: (line: string) => void
 }
-
-type Role = 'backend' | 'page' | 'phone'
 
 /** Plays the three roles and returns what a test needs to check them. */
 export async function runQrLogin(options: QrExampleOptions) {
-  const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`))
-  const userId = options.userId ?? `example-user-${Date.now()}`
-  const step = (who: Role, text: string) => log(`${`[${who}]`.padEnd(9)} ${text}`)
-
-  const backend = new Countersign({ secretKey: options.secretKey, apiUrl: options.apiUrl })
-  const page = new CountersignClient({ tenantId: options.tenantId, baseUrl: options.apiUrl, keyStore: new MemoryKeyStore() })
-  const phone = new CountersignClient({
-    tenantId: options.tenantId,
-    baseUrl: options.apiUrl,
-    keyStore: new MemoryKeyStore({
-      // Stands in for Face ID or a passcode; only the decision itself asks the user.
-      confirmUser: async ({ reason }) => {
-        if (reason === 'approve_challenge' || reason === 'deny_challenge') step('phone', `  (biometric prompt: ${reason})`)
-        return true
-      },
-    }),
-  })
+  const { log, step, userId, backend, page, phone } = exampleRoles(options)
 
   log('\n— Enrollment: the user signed in to the app on their phone once —')
   const enrollment = await backend.track({ userId, action: 'addAuthenticator', attributes: { scope: 'add:authenticators' } })
