@@ -24,12 +24,9 @@ export async function authenticateClient(
   const [scheme, credentials] = (authorization ?? '').trim().split(/\s+/, 2)
   let caller: ClientCaller
   if (scheme?.toLowerCase() === 'bearer' && credentials) {
-    caller = await fromBearer(deps, credentials)
+    caller = await callerFromToken(deps, credentials)
   } else if (scheme?.toLowerCase() === 'basic' && credentials) {
-    const tenantId = tenantIdFromBasic(credentials)
-    const tenant = tenantId ? await deps.tenants.find(tenantId, deps.clock()) : null
-    if (!tenant) throw new ApiError('unauthorized')
-    caller = { tenant, token: null }
+    caller = await callerFromTenantId(deps, tenantIdFromBasic(credentials))
   } else {
     throw new ApiError('unauthorized', 'Send a Bearer token or the tenant ID as HTTP Basic credentials')
   }
@@ -39,13 +36,21 @@ export async function authenticateClient(
   return caller
 }
 
-async function fromBearer(deps: Deps, token: string): Promise<ClientCaller> {
+/** A caller proven by a token only this tenant's key could have signed. */
+export async function callerFromToken(deps: Deps, token: string): Promise<ClientCaller> {
   const tenantId = claimedTenantOf(token)
   const tenant = tenantId ? await deps.tenants.find(tenantId, deps.clock()) : null
   if (!tenant) throw new ApiError('invalid_token')
   const checked = tenant.tokens.verify(token, deps.clock())
   if (!checked.ok) throw new ApiError(checked.reason)
   return { tenant, token: checked.claims }
+}
+
+/** A caller named by tenant ID alone (the device proves the user with a signature). */
+export async function callerFromTenantId(deps: Deps, tenantId: string | null): Promise<ClientCaller> {
+  const tenant = tenantId ? await deps.tenants.find(tenantId, deps.clock()) : null
+  if (!tenant) throw new ApiError('unauthorized')
+  return { tenant, token: null }
 }
 
 /** The tenant ID in a Basic credential, or null when it cannot be read. */

@@ -5,7 +5,7 @@ import websocket, { type WebSocket } from '@fastify/websocket'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { z } from 'zod'
 import { ActionCode, CustomData } from '@countersign/protocol'
-import { authenticateClient, type ClientCaller } from '../domain/client-auth.ts'
+import { callerFromTenantId, callerFromToken, type ClientCaller } from '../domain/client-auth.ts'
 import type { Deps } from '../domain/deps.ts'
 import { ApiError } from '../domain/errors.ts'
 import { followChallenge, initiatorViewOf, isFinal } from '../domain/out-of-band.ts'
@@ -59,9 +59,9 @@ export function websocketRoutes(deps: Deps) {
 async function callerFromProtocols(deps: Deps, header: string | undefined): Promise<ClientCaller> {
   const offered = (header ?? '').split(',').map((p) => p.trim())
   const token = offered.find((p) => p.startsWith(TOKEN_PREFIX))?.slice(TOKEN_PREFIX.length)
-  if (token) return authenticateClient(deps, `Bearer ${token}`, undefined)
+  if (token) return callerFromToken(deps, token)
   const tenantId = offered.find((p) => p.startsWith(TENANT_PREFIX))?.slice(TENANT_PREFIX.length)
-  if (tenantId) return authenticateClient(deps, `Basic ${Buffer.from(`${tenantId}:`).toString('base64')}`, undefined)
+  if (tenantId) return callerFromTenantId(deps, tenantId)
   throw new ApiError('unauthorized')
 }
 
