@@ -64,6 +64,12 @@ const ConfigSchema = z.object({
   WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
   /** How long (ms) the synchronous action.verify webhook may take before the challenge fails. */
   VERIFICATION_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(30_000).default(5000),
+  /**
+   * An MMDB IP-location database for rule signals (ip.country, travel.*): for example DB-IP
+   * city lite or MaxMind GeoLite2-City, for coordinates finer than a country's centre. The
+   * bundled DB-IP country database is used when unset.
+   */
+  COUNTERSIGN_GEOIP_DB: z.string().min(1).optional(),
   /** Shut down gracefully within this many ms after SIGTERM/SIGINT. */
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
 })

@@ -1,3 +1,4 @@
+import { openIpLocator, type IpLocator } from './geo/ip-locations.ts'
 import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import { createApp } from './app.ts'
@@ -53,6 +54,7 @@ export async function openDeps(config: Config, log: Logger, clock: () => number 
 export interface DepsOverrides {
   fetch?: typeof fetch
   pushSenderOptions?: PushSenderOptions
+  ipLocations?: IpLocator
 }
 
 export function depsFor(config: Config, database: Database, log: Logger, clock: () => number = Date.now, overrides: DepsOverrides = {}): Deps {
@@ -76,6 +78,7 @@ export function depsFor(config: Config, database: Database, log: Logger, clock: 
     push: new PushDirectory(database.db, { encryptionKey: config.COUNTERSIGN_ENCRYPTION_KEY, log, senderOptions: overrides.pushSenderOptions }),
     webhooks: new WebhookDispatcher({ db: database.db, config, log, clock, fetch: overrides.fetch }),
     fetch: overrides.fetch ?? globalThis.fetch,
+    ipLocations: overrides.ipLocations ?? openIpLocator(config.COUNTERSIGN_GEOIP_DB),
     clock,
     log,
   }

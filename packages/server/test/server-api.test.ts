@@ -82,7 +82,7 @@ describe('track', () => {
   })
 
   it('lets a tenant make ALLOW the default outcome for enrolled users', async () => {
-    const lenient = tenantApi(h, await h.newTenant({ enrolledDefaultOutcome: 'ALLOW' }))
+    const lenient = tenantApi(h, await h.newTenant({ defaultOutcome: 'ALLOW' }))
     const userId = uniqueId('track-lenient')
     expect(await lenient.track(userId)).toMatchObject({ state: 'ALLOW', isEnrolled: false })
     await lenient.enroll(userId)

@@ -19,16 +19,19 @@ import { now, type Deps } from './deps.ts'
 import { ApiError } from './errors.ts'
 import { wakeWebhooks } from './out-of-band.ts'
 import { createPush } from './push.ts'
-import type { TenantContext } from './tenants.ts'
+import { decide, needsOf } from './rules/engine.ts'
+import { buildContext, type ActionFacts } from './rules/signals.ts'
+import type { EffectiveActionSettings, TenantContext } from './tenants.ts'
 
 const DEFAULT_SCOPE = 'read:authenticators'
 const QUERY_WINDOW_DAYS = 30
 const QUERY_LIMIT = 1000
 
 /**
- * Tracks an action and decides its outcome. Without rules (a later issue), a user with an
- * authenticator gets CHALLENGE_REQUIRED (or ALLOW when the tenant says so) and a user with
- * none gets ALLOW with isEnrolled false. Re-tracking an idempotency key returns that action.
+ * Tracks an action and decides its outcome: the action code's active rules when it has any
+ * (docs/rules.md), its default outcome otherwise. Re-tracking an idempotency key returns that
+ * action. An action without rules costs one statement; with rules, one more reads the history
+ * signals its rules use.
  * @example await track(deps, tenant, 'user-1', 'authorizePayment', { custom: { amount: 120 } })
  */
 export async function track(
@@ -40,16 +43,26 @@ export async function track(
 ): Promise<TrackResponse> {
   const scope = parseScope(request.scope)
   const idempotencyKey = request.idempotencyKey ?? randomUUID()
-  const input: repo.NewAction = {
+  const at = now(deps)
+  const config = tenant.actionSettings(actionCode)
+  const facts = {
     userId,
     actionCode,
     idempotencyKey,
-    stateIfEnrolled: tenant.settings.enrolledDefaultOutcome === 'ALLOW' ? 'ALLOW' : 'CHALLENGE_REQUIRED',
+    at,
     ipAddress: request.ipAddress ?? null,
     userAgent: request.userAgent ?? null,
     deviceId: request.deviceId ?? null,
     custom: request.custom ?? null,
     transaction: request.transaction ?? null,
+  }
+  const decision = await decideByRules(deps, tenant.tenantId, config, facts)
+  const input: repo.NewAction = {
+    ...facts,
+    stateIfEnrolled: decision.stateIfEnrolled,
+    stateIfNotEnrolled: decision.stateIfNotEnrolled,
+    rules: decision.recorded,
+    createConfiguration: !config.configured,
     scope,
     redirectUrl: request.redirectUrl ?? null,
     locale: request.locale ?? null,
@@ -57,12 +70,12 @@ export async function track(
     phoneNumber: request.phoneNumber ?? null,
     username: request.username ?? null,
   }
-  const at = now(deps)
   // A concurrent track with the same new key may commit between our snapshot and insert;
   // the second attempt then sees its row.
   const tracked = (await repo.trackAction(deps.db, tenant.tenantId, input, at)) ?? (await repo.trackAction(deps.db, tenant.tenantId, input, at))
   if (!tracked) throw new ApiError('conflict', 'The idempotency key is being used by a concurrent request')
   if (tracked.created) wakeWebhooks(deps, tenant)
+  if (!config.configured) deps.tenants.forget(tenant.tenantId)
   if (!tracked.created && (tracked.userId !== userId || tracked.actionCode !== actionCode)) {
     throw new ApiError('conflict', 'This idempotency key already names another action', { idempotencyKey })
   }
@@ -70,7 +83,7 @@ export async function track(
   const { token } = tenant.tokens.sign(
     { userId, username: tracked.username ?? undefined, actionCode, idempotencyKey, scope: tracked.scope },
     deps.clock(),
-    tenant.settings.tokenTtlSeconds,
+    config.tokenTtlSeconds,
   )
   const enrolled = methodsOf(tracked.enrolledNamespaces)
   return {
@@ -80,12 +93,51 @@ export async function track(
     token,
     isEnrolled: enrolled.length > 0,
     enrolledVerificationMethods: enrolled,
-    allowedVerificationMethods: allowedMethods(enrolled),
+    allowedVerificationMethods: allowedMethods(enrolled).filter((m) => decision.verificationMethods.includes(m)),
     ...(enrolled[0] ? { defaultVerificationMethod: enrolled[0] } : {}),
     ruleIds: tracked.ruleIds,
     ...(request.challengeMethod === 'PUSH' && tracked.created && tracked.state === 'CHALLENGE_REQUIRED'
       ? await pushFromTrack(deps, tenant, { userId, actionCode, idempotencyKey }, request)
       : {}),
+  }
+}
+
+interface RuleDecision {
+  stateIfEnrolled: ActionState
+  stateIfNotEnrolled: ActionState
+  verificationMethods: VerificationMethod[]
+  /** What is stored with the action; null when no rule ran. */
+  recorded: repo.RecordedRules | null
+}
+
+/** The outcome of an action about to be tracked: its rules' when it has any, the default otherwise. */
+async function decideByRules(deps: Deps, tenantId: string, config: EffectiveActionSettings, facts: ActionFacts): Promise<RuleDecision> {
+  if (config.rules.length === 0) {
+    const { stateIfEnrolled, stateIfNotEnrolled, verificationMethods } = decide([], config, {}, new Map())
+    return { stateIfEnrolled, stateIfNotEnrolled, verificationMethods, recorded: null }
+  }
+  const needs = needsOf(config.rules)
+  const { context, lists } = await buildContext(deps.db, deps.ipLocations, tenantId, facts, needs.signals, needs.lists)
+  const decision = decide(config.rules, config, context, lists)
+  const matched = decision.results.filter((r) => r.matched).map((r) => r.rule)
+  return {
+    stateIfEnrolled: decision.stateIfEnrolled,
+    stateIfNotEnrolled: decision.stateIfNotEnrolled,
+    verificationMethods: decision.verificationMethods,
+    recorded: {
+      ruleIds: matched.map((r) => r.ruleId),
+      priorityRuleId: decision.priorityRule?.ruleId ?? null,
+      rules: matched.map((r) => ({ ruleId: r.ruleId, name: r.name, ...(r.description ? { description: r.description } : {}) })),
+      output: {
+        outcome: decision.outcome,
+        decidedBy: decision.decidedBy,
+        verificationMethods: decision.verificationMethods,
+        ...(decision.results.some((r) => r.error)
+          ? { errors: decision.results.filter((r) => r.error).map((r) => ({ ruleId: r.rule.ruleId, error: r.error })) }
+          : {}),
+      },
+      context,
+    },
   }
 }
 

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino'
 import type { Config } from '../config.ts'
+import type { IpLocator } from '../geo/ip-locations.ts'
 import type { Database, Db } from '../storage/database.ts'
 import type { ChallengeWatch } from './challenge-watch.ts'
 import type { PushDirectory } from './push-delivery.ts'
@@ -23,6 +24,8 @@ export interface Deps {
   webhooks: WebhookDispatcher
   /** fetch for outgoing calls the request waits for (the action.verify webhook); tests inject one. */
   fetch: typeof fetch
+  /** Offline IP geolocation for rule signals. */
+  ipLocations: IpLocator
   /** Milliseconds since the epoch; tests inject a fixed or stepping clock. */
   clock: () => number
   log: Logger

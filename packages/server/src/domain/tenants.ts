@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { z } from 'zod'
+import { RuleOutcome, VerificationMethod } from '@countersign/protocol'
 import { issueApiKey, parseApiKey, hashesEqual, type ApiKeyType } from '../crypto/secrets.ts'
 import {
   deriveTenantKeys,
@@ -14,6 +15,10 @@ import type { Db } from '../storage/database.ts'
 import { findPlainStoredSecrets, replaceStoredSecret } from '../storage/stored-secrets-repo.ts'
 import * as repo from '../storage/tenants-repo.ts'
 import { ApiError } from './errors.ts'
+import { loadRules, type LoadedRule, type RuleDefinition } from './rules/engine.ts'
+
+/** Methods an action may be verified with unless configured otherwise. */
+export const ALL_METHODS = ['IN_APP', 'PUSH', 'QR_CODE'] as const satisfies VerificationMethod[]
 
 /** Per-tenant settings, stored as JSON on the tenant; every field has a default. */
 export const TenantSettings = z.object({
@@ -21,8 +26,15 @@ export const TenantSettings = z.object({
   tokenTtlSeconds: z.number().int().min(60).max(3600).default(600),
   /** How long an in-app challenge can be answered (s). Out-of-band guidance caps this at 600. */
   challengeTtlSeconds: z.number().int().min(30).max(600).default(300),
-  /** Outcome for an action with no configuration when the user has an authenticator. */
-  enrolledDefaultOutcome: z.enum(['CHALLENGE', 'ALLOW']).default('CHALLENGE'),
+  /**
+   * Outcome of an action no rule decides, unless its configuration says otherwise. CHALLENGE
+   * applies to users with an authenticator; the others get ALLOW (PROTOCOL.md §2).
+   */
+  defaultOutcome: RuleOutcome.default('CHALLENGE'),
+  /** Verification methods an action's challenge may use, unless its configuration says otherwise. */
+  verificationMethods: z.array(VerificationMethod).min(1).default([...ALL_METHODS]),
+  /** Origins whose web pages may call the Client API; empty for any origin. */
+  allowedOrigins: z.array(z.string().max(255)).max(50).default([]),
   /** Consecutive failed signatures that lock a credential (NIST SP 800-63B allows at most 100). */
   credentialLockThreshold: z.number().int().min(1).max(100).default(10),
   /** How long a locked credential stays locked (s); each further failure locks it again. */
@@ -54,18 +66,32 @@ export type TenantSettings = z.infer<typeof TenantSettings>
 
 /** Settings of one action code; an absent field inherits the tenant's. */
 export const ActionSettings = z.object({
+  defaultOutcome: RuleOutcome.optional(),
+  verificationMethods: z.array(VerificationMethod).min(1).optional(),
   requireSignedDecision: z.boolean().optional(),
   numberMatching: z.boolean().optional(),
+  /** Lifetime of this action's challenges, in-app, push and QR alike (s). */
+  challengeTtlSeconds: z.number().int().min(30).max(600).optional(),
+  tokenTtlSeconds: z.number().int().min(60).max(3600).optional(),
   /** The synchronous action.verify webhook: may veto the move to CHALLENGE_SUCCEEDED. */
   verificationWebhookUrl: z.url({ protocol: /^https?$/ }).max(2048).nullable().optional(),
 })
 export type ActionSettings = z.infer<typeof ActionSettings>
 
-/** What applies to one action code: its own settings over the tenant's. */
+/** What applies to one action code: its own settings over the tenant's, and its active rules. */
 export interface EffectiveActionSettings {
+  defaultOutcome: RuleOutcome
+  verificationMethods: VerificationMethod[]
   requireSignedDecision: boolean
   numberMatching: boolean
+  /** The action's own challenge lifetime; null when each kind of challenge keeps the tenant's. */
+  challengeTtlSeconds: number | null
+  tokenTtlSeconds: number
   verificationWebhookUrl: string | null
+  /** Active rules, lowest priority number first. */
+  rules: readonly LoadedRule[]
+  /** Whether the action code has a configuration row (one is created on its first track). */
+  configured: boolean
 }
 
 /** A tenant as request handling needs it: settings and the keys its tokens and challenges use. */
@@ -244,7 +270,11 @@ export class TenantDirectory {
     const perAction = new Map<string, ActionSettings>()
     for (const [code, value] of Object.entries(row.actionSettings ?? {})) {
       const one = ActionSettings.safeParse(value)
-      if (one.success) perAction.set(code, one.data)
+      perAction.set(code, one.success ? one.data : {})
+    }
+    const rulesOf = new Map<string, LoadedRule[]>()
+    for (const rule of loadRules((row.activeRules ?? []) as RuleDefinition[])) {
+      rulesOf.set(rule.actionCode, [...(rulesOf.get(rule.actionCode) ?? []), rule])
     }
     return {
       tenantId: row.tenantId,
@@ -255,9 +285,15 @@ export class TenantDirectory {
       actionSettings(actionCode) {
         const own = perAction.get(actionCode)
         return {
+          defaultOutcome: own?.defaultOutcome ?? settings.defaultOutcome,
+          verificationMethods: own?.verificationMethods ?? settings.verificationMethods,
           requireSignedDecision: own?.requireSignedDecision ?? settings.requireSignedDecision,
           numberMatching: own?.numberMatching ?? settings.numberMatching,
+          challengeTtlSeconds: own?.challengeTtlSeconds ?? null,
+          tokenTtlSeconds: own?.tokenTtlSeconds ?? settings.tokenTtlSeconds,
           verificationWebhookUrl: own?.verificationWebhookUrl ?? null,
+          rules: rulesOf.get(actionCode) ?? [],
+          configured: own !== undefined,
         }
       },
     }

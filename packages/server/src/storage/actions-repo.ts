@@ -1,6 +1,6 @@
 import { sql, type SQL } from 'drizzle-orm'
 import type { ActionState, CredentialNamespace, VerificationMethod } from '@countersign/protocol'
-import { queryRows, type Db } from './database.ts'
+import { queryRows, textArray, type Db } from './database.ts'
 import { outboxCtes } from './outbox.ts'
 
 /**
@@ -39,12 +39,25 @@ const ACTION_COLUMNS = sql`a.user_id AS "userId", a.action_code AS "actionCode",
   a.ip_address AS "ipAddress", a.user_agent AS "userAgent", a.scope, a.rule_ids AS "ruleIds",
   a.priority_rule_id AS "priorityRuleId", a.rules, a.output, a.transaction`
 
+/** What the rules decided with, stored with the action. */
+export interface RecordedRules {
+  ruleIds: string[]
+  priorityRuleId: string | null
+  rules: Array<{ ruleId: string; name: string; description?: string }>
+  output: Record<string, unknown>
+  context: Record<string, unknown>
+}
+
 export interface NewAction {
   userId: string
   actionCode: string
   idempotencyKey: string
-  /** State for a user with at least one credential; a user with none gets ALLOW. */
+  /** State for a user with at least one credential, and for one with none. */
   stateIfEnrolled: ActionState
+  stateIfNotEnrolled: ActionState
+  rules: RecordedRules | null
+  /** Add the action code to the tenant's action configurations (its first track). */
+  createConfiguration: boolean
   ipAddress: string | null
   userAgent: string | null
   deviceId: string | null
@@ -73,9 +86,18 @@ export interface TrackedAction extends ActionRow {
  */
 export async function trackAction(db: Db, tenantId: string, action: NewAction, now: Date): Promise<TrackedAction | null> {
   const a = action
+  const r = a.rules
+  const json = (value: unknown) => sql`${value === null ? null : JSON.stringify(value)}::jsonb`
   const [row] = await queryRows<TrackedAction>(
     db,
-    sql`WITH upserted_user AS (
+    sql`WITH ${
+      a.createConfiguration
+        ? sql`new_configuration AS (
+          INSERT INTO action_configurations (tenant_id, action_code, created_at, updated_at)
+          VALUES (${tenantId}, ${a.actionCode}, ${now}, ${now}) ON CONFLICT DO NOTHING
+        ), `
+        : sql``
+    }upserted_user AS (
           INSERT INTO users AS u (tenant_id, user_id, email, phone_number, username, created_at, updated_at)
           SELECT ${tenantId}, ${a.userId}, ${a.email}, ${a.phoneNumber}, ${a.username}, ${now}, ${now}
            -- A track refused for reusing the idempotency key of another action changes no user.
@@ -95,12 +117,14 @@ export async function trackAction(db: Db, tenantId: string, action: NewAction, n
             FROM credentials c WHERE c.tenant_id = ${tenantId} AND c.user_id = ${a.userId}
         ), inserted AS (
           INSERT INTO actions AS a (tenant_id, idempotency_key, user_id, action_code, state, state_updated_at, created_at,
-                                    updated_at, ip_address, user_agent, device_id, custom, transaction, scope, redirect_url, locale)
+                                    updated_at, ip_address, user_agent, device_id, custom, transaction, scope, redirect_url, locale,
+                                    rule_ids, priority_rule_id, rules, output, rule_context)
           SELECT ${tenantId}, ${a.idempotencyKey}, ${a.userId}, ${a.actionCode},
-                 CASE WHEN cardinality(enrolled.namespaces) > 0 THEN ${a.stateIfEnrolled} ELSE 'ALLOW' END,
-                 ${now}, ${now}, ${now}, ${a.ipAddress}, ${a.userAgent}, ${a.deviceId},
-                 ${a.custom === null ? null : JSON.stringify(a.custom)}::jsonb,
-                 ${a.transaction === null ? null : JSON.stringify(a.transaction)}::jsonb, ${a.scope}, ${a.redirectUrl}, ${a.locale}
+                 CASE WHEN cardinality(enrolled.namespaces) > 0 THEN ${a.stateIfEnrolled} ELSE ${a.stateIfNotEnrolled} END,
+                 ${now}, ${now}, ${now}, ${a.ipAddress}, ${a.userAgent}, ${a.deviceId}, ${json(a.custom)}, ${json(a.transaction)},
+                 ${a.scope}, ${a.redirectUrl}, ${a.locale},
+                 ${textArray(r?.ruleIds ?? [])}, ${r?.priorityRuleId ?? null}, ${r ? json(r.rules) : sql`'[]'::jsonb`},
+                 ${json(r?.output ?? null)}, ${json(r?.context ?? null)}
             FROM enrolled
           ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
           RETURNING ${ACTION_COLUMNS}, true AS created

@@ -137,10 +137,17 @@ export const actions = pgTable(
     priorityRuleId: text('priority_rule_id'),
     rules: jsonb('rules').notNull().default(sql`'[]'::jsonb`),
     output: jsonb('output'),
+    /** The rule context the outcome was decided on (docs/rules.md); null when no rule ran. */
+    ruleContext: jsonb('rule_context'),
   },
   (t) => [
     primaryKey({ columns: [t.tenantId, t.idempotencyKey] }),
     index('actions_user_created_idx').on(t.tenantId, t.userId, t.createdAt.desc()),
+    // The operator's action log, newest first.
+    index('actions_tenant_created_idx').on(t.tenantId, t.createdAt.desc(), t.idempotencyKey),
+    // Rule signals: has this user been seen from this IP address, or with this device, before?
+    index('actions_user_ip_idx').on(t.tenantId, t.userId, t.ipAddress, t.createdAt).where(sql`ip_address IS NOT NULL`),
+    index('actions_user_device_idx').on(t.tenantId, t.userId, t.deviceId).where(sql`device_id IS NOT NULL`),
     foreignKey({ columns: [t.tenantId, t.userId], foreignColumns: [users.tenantId, users.userId] }).onDelete('cascade'),
   ],
 )
@@ -168,8 +175,9 @@ export const usedTokens = pgTable(
 )
 
 /**
- * Per-action settings (PROTOCOL.md §4): whether answers must be v2 signed decisions, number
- * matching, the synchronous action.verify webhook. Rules and outcomes join them later.
+ * Per-action settings: default outcome, verification methods, lifetimes, v2 signed decisions,
+ * number matching, the action.verify webhook. A field absent from `settings` follows the
+ * tenant's. A row is created on an action code's first track, so operators see every code.
  */
 export const actionConfigurations = pgTable(
   'action_configurations',
@@ -183,6 +191,67 @@ export const actionConfigurations = pgTable(
     updatedAt: ts('updated_at').notNull().defaultNow(),
   },
   (t) => [primaryKey({ columns: [t.tenantId, t.actionCode] })],
+)
+
+/** Rules of an action code: a CEL condition and the outcome it decides (docs/rules.md). */
+export const rules = pgTable(
+  'rules',
+  {
+    tenantId: uuid('tenant_id').notNull(),
+    ruleId: uuid('rule_id').notNull(),
+    actionCode: text('action_code').notNull(),
+    name: text('name').notNull(),
+    description: text('description'),
+    isActive: boolean('is_active').notNull().default(true),
+    /** Lower wins among matching rules. */
+    priority: integer('priority').notNull(),
+    outcome: text('outcome', { enum: ['ALLOW', 'CHALLENGE', 'REVIEW', 'BLOCK'] }).notNull(),
+    verificationMethods: text('verification_methods').array(),
+    condition: text('condition').notNull(),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.ruleId] }),
+    index('rules_action_idx').on(t.tenantId, t.actionCode, t.priority),
+    foreignKey({
+      columns: [t.tenantId, t.actionCode],
+      foreignColumns: [actionConfigurations.tenantId, actionConfigurations.actionCode],
+    }).onDelete('cascade'),
+  ],
+)
+
+/** Named lists of strings or numbers that rule conditions test against: `list('blocked_payees')`. */
+export const valueLists = pgTable(
+  'value_lists',
+  {
+    tenantId: uuid('tenant_id')
+      .notNull()
+      .references(() => tenants.tenantId, { onDelete: 'cascade' }),
+    alias: text('alias').notNull(),
+    name: text('name').notNull(),
+    itemType: text('item_type', { enum: ['string', 'number'] }).notNull(),
+    items: jsonb('items').notNull().default(sql`'[]'::jsonb`),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.alias] })],
+)
+
+/** What operators changed: written in the transaction that makes the change. */
+export const auditLog = pgTable(
+  'audit_log',
+  {
+    tenantId: uuid('tenant_id').notNull(),
+    auditId: uuid('audit_id').notNull(),
+    at: ts('at').notNull(),
+    actor: text('actor').notNull(),
+    event: text('event').notNull(),
+    target: text('target').notNull(),
+    before: jsonb('before'),
+    after: jsonb('after'),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.auditId] }), index('audit_log_at_idx').on(t.tenantId, t.at.desc(), t.auditId)],
 )
 
 /**

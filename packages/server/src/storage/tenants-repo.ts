@@ -9,6 +9,8 @@ export interface TenantRow {
   settings: unknown
   /** Per-action settings by action code (action_configurations), read with the tenant. */
   actionSettings?: Record<string, unknown> | null
+  /** Active rules of all action codes, read with the tenant. */
+  activeRules?: unknown[] | null
   /** Whether an enabled webhook endpoint exists: only then is there delivery work to wake. */
   hasWebhooks?: boolean
   createdAt: Date
@@ -16,6 +18,10 @@ export interface TenantRow {
 
 const ACTION_SETTINGS = sql`(SELECT jsonb_object_agg(ac.action_code, ac.settings) FROM action_configurations ac
    WHERE ac.tenant_id = t.tenant_id) AS "actionSettings",
+  (SELECT jsonb_agg(jsonb_build_object('ruleId', r.rule_id, 'actionCode', r.action_code, 'name', r.name,
+     'description', r.description, 'isActive', r.is_active, 'priority', r.priority, 'outcome', r.outcome,
+     'verificationMethods', r.verification_methods, 'condition', r.condition, 'createdAt', r.created_at))
+     FROM rules r WHERE r.tenant_id = t.tenant_id AND r.is_active) AS "activeRules",
   EXISTS (SELECT 1 FROM webhook_endpoints w WHERE w.tenant_id = t.tenant_id AND w.enabled) AS "hasWebhooks"`
 
 export interface ApiKeyRow {
@@ -146,6 +152,7 @@ export async function findKeyWithTenant(
     keySecret: Uint8Array
     settings: unknown
     actionSettings: Record<string, unknown> | null
+    activeRules: unknown[] | null
     hasWebhooks: boolean
     createdAt: Date
     keyType: string

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm'
 import type { WebhookEventFilter, WebhookEventType } from '@countersign/protocol'
-import { queryRows, type Db } from './database.ts'
+import { queryRows, textArray, type Db } from './database.ts'
 
 export interface WebhookEndpointRow {
   webhookId: string
@@ -25,7 +25,7 @@ export async function insertEndpoint(
     db,
     sql`INSERT INTO webhook_endpoints AS w (tenant_id, webhook_id, url, secret, events, enabled, description, created_at, updated_at)
         VALUES (${tenantId}, ${endpoint.webhookId}, ${endpoint.url}, ${Buffer.from(endpoint.secret)},
-                ${sql`ARRAY[${sql.join(endpoint.events.map((e) => sql`${e}`), sql`, `)}]::text[]`},
+                ${textArray(endpoint.events)},
                 ${endpoint.enabled}, ${endpoint.description}, ${now}, ${now})
         RETURNING ${ENDPOINT_COLUMNS}`,
   )
@@ -62,7 +62,7 @@ export async function updateEndpoint(
 ): Promise<WebhookEndpointRow | null> {
   const sets = [sql`updated_at = ${now}`]
   if (change.url !== undefined) sets.push(sql`url = ${change.url}`)
-  if (change.events !== undefined) sets.push(sql`events = ARRAY[${sql.join(change.events.map((e) => sql`${e}`), sql`, `)}]::text[]`)
+  if (change.events !== undefined) sets.push(sql`events = ${textArray(change.events)}`)
   if (change.enabled !== undefined) sets.push(sql`enabled = ${change.enabled}`)
   if (change.description !== undefined) sets.push(sql`description = ${change.description}`)
   const [row] = await queryRows<WebhookEndpointRow>(
