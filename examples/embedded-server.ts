@@ -46,7 +46,7 @@ export async function startEmbeddedCountersign(settings: Partial<TenantSettings>
     apiUrl: `${running.url}/v1`,
     tenantId: tenant.tenantId,
     secretKey: tenant.secretKey,
-    addWebhook: (url) => createWebhookEndpoint(running.deps.db, tenant.tenantId, { url, events: ['*'] }, config.COUNTERSIGN_ENCRYPTION_KEY, new Date()),
+    addWebhook: (url) => createWebhookEndpoint(running.deps.db, tenant.tenantId, { url, events: ['*'] }, config.COUNTERSIGN_ENCRYPTION_KEY, new Date(), { allowPrivateUrls: true }),
     async close() {
       await running.close()
       rmSync(dataDir, { recursive: true, force: true })

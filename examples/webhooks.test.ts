@@ -27,7 +27,7 @@ describe('examples/webhooks.ts', () => {
       apiUrl,
       secretKey: tenant.secretKey,
       tenantId: tenant.tenantId,
-      addWebhook: (url) => createWebhookEndpoint(h.database.db, tenant.tenantId, { url, events: ['*'] }, undefined, new Date()),
+      addWebhook: (url) => createWebhookEndpoint(h.database.db, tenant.tenantId, { url, events: ['*'] }, undefined, new Date(), { allowPrivateUrls: true }),
       log: (line) => lines.push(line),
     })
     expect(result.refused).toBe(0)

@@ -114,6 +114,8 @@ export const ErrorBody = z
     error: z.enum(errorCodeValues),
     errorCode: z.enum(errorCodeValues),
     errorDescription: z.string(),
+    /** Structured facts about the refusal, for codes that have them (invalid_rule_condition: message, position, line, column). */
+    details: z.record(z.string(), z.unknown()).optional(),
     requestId: z.string().optional(),
   })
   .describe('Every error response: a stable machine-readable code and a public description')

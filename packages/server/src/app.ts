@@ -7,6 +7,7 @@ import type { Deps } from './domain/deps.ts'
 import { endChallengeStreams } from './http/challenge-stream.ts'
 import { clientApiRoutes } from './http/client-api.ts'
 import { frameworkErrorHandler, installErrorHandling, rejectMalformedRequest } from './http/errors.ts'
+import { managementApiRoutes } from './http/management-api.ts'
 import { serverApiRoutes } from './http/server-api.ts'
 import { systemRoutes } from './http/system.ts'
 import { websocketRoutes } from './http/websocket.ts'
@@ -60,6 +61,7 @@ export async function createApp(deps: Deps): Promise<FastifyInstance> {
       components: {
         securitySchemes: {
           secretKey: { type: 'http', scheme: 'basic', description: 'Secret key as the username, empty password' },
+          managementKey: { type: 'http', scheme: 'basic', description: 'Management key as the username, empty password' },
           tenantBasic: { type: 'http', scheme: 'basic', description: 'Tenant ID as the username, empty password' },
           bearerToken: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'Token from track or verify' },
         },
@@ -71,6 +73,7 @@ export async function createApp(deps: Deps): Promise<FastifyInstance> {
 
   await app.register(systemRoutes(deps))
   await app.register(serverApiRoutes(deps))
+  await app.register(managementApiRoutes(deps))
   // Shutdown ends open challenge streams rather than waiting up to their lifetime for them.
   app.addHook('preClose', async () => endChallengeStreams(deps))
   await app.register(clientApiRoutes(deps), { prefix: '/v1/client' })

@@ -57,6 +57,8 @@ export function registerOperatorCommands(program: Command, io: Io): void {
           { url: options.url, events: eventList(options.events) as never, description: options.description, secret: options.secret, enabled: !options.disabled },
           config.COUNTERSIGN_ENCRYPTION_KEY,
           new Date(),
+          // The command line runs with the database's credentials: its operator may name any address.
+          { allowPrivateUrls: true },
         )
         if (options.json) return print(created)
         out(`Created webhook ${created.webhookId} → ${created.url} (${created.events.join(', ')}).`)
@@ -95,6 +97,7 @@ export function registerOperatorCommands(program: Command, io: Io): void {
           webhookId,
           { url: options.url, events: options.events === undefined ? undefined : (eventList(options.events) as never), enabled: options.enabled },
           new Date(),
+          { allowPrivateUrls: true },
         )
         if (options.json) return print(row)
         out(`Updated webhook ${row.webhookId}: ${row.enabled ? 'enabled' : 'disabled'}, ${row.url}, ${row.events.join(',')}`)

@@ -65,6 +65,14 @@ const ConfigSchema = z.object({
   /** How long (ms) the synchronous action.verify webhook may take before the challenge fails. */
   VERIFICATION_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(30_000).default(5000),
   /**
+   * Let Management API callers point webhooks at loopback, private and link-local addresses.
+   * Off: an operator key must not become a way to reach the internal network (SSRF).
+   */
+  ALLOW_PRIVATE_WEBHOOK_URLS: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
+  /**
    * An MMDB IP-location database for rule signals (ip.country, travel.*): for example DB-IP
    * city lite or MaxMind GeoLite2-City, for coordinates finer than a country's centre. The
    * bundled DB-IP country database is used when unset.

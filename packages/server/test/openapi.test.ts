@@ -8,7 +8,7 @@ beforeAll(async () => {
 afterAll(() => h.close())
 
 describe('OpenAPI document and docs page', () => {
-  it('describes every Server and Client API path, generated from the route schemas', async () => {
+  it('describes every Server, Client and Management API path, generated from the route schemas', async () => {
     const response = await h.inject({ method: 'GET', url: '/openapi.json' })
     expect(response.statusCode).toBe(200)
     const document = response.json()
@@ -39,8 +39,32 @@ describe('OpenAPI document and docs page', () => {
         '/v1/users/{userId}/authenticators',
         '/v1/users/{userId}/authenticators/{userAuthenticatorId}',
         '/v1/validate',
+        '/v1/management/action-configurations',
+        '/v1/management/action-configurations/{actionCode}',
+        '/v1/management/action-configurations/{actionCode}/rules',
+        '/v1/management/action-configurations/{actionCode}/rules/dry-run',
+        '/v1/management/action-configurations/{actionCode}/rules/{ruleId}',
+        '/v1/management/actions',
+        '/v1/management/api-keys',
+        '/v1/management/api-keys/{keyId}',
+        '/v1/management/audit-log',
+        '/v1/management/tenant',
+        '/v1/management/users',
+        '/v1/management/users/{userId}',
+        '/v1/management/users/{userId}/authenticators/{userAuthenticatorId}',
+        '/v1/management/users/{userId}/authenticators/{userAuthenticatorId}/unlock',
+        '/v1/management/users/{userId}/push-block/clear',
+        '/v1/management/value-lists',
+        '/v1/management/value-lists/{alias}',
+        '/v1/management/webhooks',
+        '/v1/management/webhooks/{webhookId}',
+        '/v1/management/webhooks/{webhookId}/deliveries',
+        '/v1/management/webhooks/{webhookId}/deliveries/{eventId}/retry',
       ].sort(),
     )
+    const rule = document.paths['/v1/management/action-configurations/{actionCode}/rules'].post
+    expect(rule.security).toEqual([{ managementKey: [] }])
+    expect(rule.responses['400'].content['application/json'].schema.properties).toHaveProperty('details')
     const track = document.paths['/v1/users/{userId}/actions/{action}'].post
     expect(track.security).toEqual([{ secretKey: [] }])
     expect(Object.keys(track.requestBody.content['application/json'].schema.properties)).toEqual(

@@ -58,6 +58,7 @@ async function addEndpoint(h: Harness, tenantId: string, path: string, options: 
     { url: receiver.url(path), events: ['*'], ...options },
     h.deps.config.COUNTERSIGN_ENCRYPTION_KEY,
     new Date(h.clock()),
+    { allowPrivateUrls: true },
   )
   endpoints.push({ h, tenantId, webhookId: created.webhookId })
   return created
@@ -825,7 +826,7 @@ describe('signing secrets at rest', () => {
       let endpoint: Awaited<ReturnType<typeof createWebhookEndpoint>>
       try {
         tenant = await createTenant(before.db, 'Plain')
-        endpoint = await createWebhookEndpoint(before.db, tenant.tenantId, { url: receiver.url('/resealed'), events: ['*'] }, undefined, new Date())
+        endpoint = await createWebhookEndpoint(before.db, tenant.tenantId, { url: receiver.url('/resealed'), events: ['*'] }, undefined, new Date(), { allowPrivateUrls: true })
         expect((await storedEndpointSecret(before.db, tenant.tenantId, endpoint.webhookId))[0]).toBe(0)
       } finally {
         await before.database.close()

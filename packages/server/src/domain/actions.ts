@@ -132,6 +132,8 @@ async function decideByRules(deps: Deps, tenantId: string, config: EffectiveActi
         outcome: decision.outcome,
         decidedBy: decision.decidedBy,
         verificationMethods: decision.verificationMethods,
+        // Which parts of the context were read from history: a later dry run fills in the rest.
+        signals: [...needs.signals].sort(),
         ...(decision.results.some((r) => r.error)
           ? { errors: decision.results.filter((r) => r.error).map((r) => ({ ruleId: r.rule.ruleId, error: r.error })) }
           : {}),

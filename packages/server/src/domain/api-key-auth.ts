@@ -1,4 +1,4 @@
-import type { ApiKeyType } from '../crypto/secrets.ts'
+import { parseApiKey, type ApiKeyType } from '../crypto/secrets.ts'
 import type { Deps } from './deps.ts'
 import { ApiError } from './errors.ts'
 import type { TenantContext } from './tenants.ts'
@@ -26,4 +26,14 @@ export async function authenticateApiKey(
     if (error instanceof ApiError && error.code === 'unauthorized') await deps.apiKeyFailures.recordFailure(clientAddress)
     throw error
   }
+}
+
+/** An operator's management key: the tenant, and who is acting for the audit log. */
+export async function authenticateManagementKey(
+  deps: Deps,
+  presented: string | null,
+  clientAddress: string,
+): Promise<{ tenant: TenantContext; actor: string }> {
+  const tenant = await authenticateApiKey(deps, presented, 'management', clientAddress)
+  return { tenant, actor: `management_key:${parseApiKey(presented!)!.keyId}` }
 }

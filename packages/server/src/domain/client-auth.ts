@@ -20,6 +20,7 @@ export async function authenticateClient(
   deps: Deps,
   authorization: string | undefined,
   tenantHeader: string | undefined,
+  origin: string | undefined,
 ): Promise<ClientCaller> {
   const [scheme, credentials] = (authorization ?? '').trim().split(/\s+/, 2)
   let caller: ClientCaller
@@ -33,7 +34,21 @@ export async function authenticateClient(
   if (tenantHeader !== undefined && tenantHeader !== caller.tenant.tenantId) {
     throw new ApiError('unauthorized', 'X-Authsignal-Tenant-ID does not match the credentials')
   }
+  refuseForeignOrigin(caller.tenant, origin)
   return caller
+}
+
+/**
+ * A tenant that lists allowed origins has its Client API answered only for pages on them
+ * (and for callers that are not web pages, which send no Origin). A preflight cannot be
+ * refused this way (it carries no credentials), so the call itself is.
+ */
+export function refuseForeignOrigin(tenant: TenantContext, origin: string | undefined): void {
+  const allowed = tenant.settings.allowedOrigins
+  if (origin === undefined || allowed.length === 0) return
+  if (!allowed.some((o) => o.toLowerCase() === origin.toLowerCase())) {
+    throw new ApiError('origin_not_allowed', 'This tenant does not allow calls from this origin', { origin: origin.slice(0, 100) })
+  }
 }
 
 /** A caller proven by a token only this tenant's key could have signed. */

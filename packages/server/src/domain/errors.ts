@@ -14,6 +14,8 @@ export class ApiError extends Error {
     message: string = errorCodes[code].description,
     readonly detail?: Record<string, unknown>,
     readonly headers?: Record<string, string>,
+    /** Facts safe to send with the refusal (a CEL error's position); never a secret. */
+    readonly publicDetails?: Record<string, unknown>,
   ) {
     super(message)
     this.status = errorCodes[code].status

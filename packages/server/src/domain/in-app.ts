@@ -8,6 +8,7 @@ import { now, type Deps } from './deps.ts'
 import { publicKeyFromBody, refuseIfLocked, requireDeviceSignature, signatureBytes } from './device-keys.ts'
 import { ApiError } from './errors.ts'
 import { wakeWebhooks } from './out-of-band.ts'
+import { challengeLifetimeSeconds } from './tenants.ts'
 import { verificationAllows } from './verification-webhook.ts'
 
 const IN_APP_NAMESPACES = ['in-app', 'device'] as const
@@ -30,13 +31,9 @@ export function createChallenge(deps: Deps, caller: ClientCaller, action: string
   if (caller.token && action !== undefined && action !== caller.token.other.actionCode) {
     throw new ApiError('invalid_request', 'action differs from the action of the token')
   }
-  const expiresAt = new Date(deps.clock() + caller.tenant.settings.challengeTtlSeconds * 1000)
-  const { challengeId } = issueChallengeId(
-    caller.tenant.challengeKey,
-    caller.tenant.tenantId,
-    expiresAt,
-    action ?? caller.token?.other.actionCode ?? null,
-  )
+  const actionCode = action ?? caller.token?.other.actionCode ?? null
+  const expiresAt = new Date(deps.clock() + challengeLifetimeSeconds(caller.tenant, actionCode, 'IN_APP') * 1000)
+  const { challengeId } = issueChallengeId(caller.tenant.challengeKey, caller.tenant.tenantId, expiresAt, actionCode)
   return { challengeId }
 }
 
@@ -64,6 +61,8 @@ export async function verifyInApp(
   const signature = signatureBytes(request.signature)
   await requireDeviceSignature(deps, tenant, key, IN_APP_NAMESPACES, [request.challengeId], signature)
   const actionCode = token?.other.actionCode ?? challenge.action ?? DEFAULT_VERIFY_ACTION[verificationMethod]
+  // A challenge issued without an action is checked against the action it now completes.
+  if (challenge.action === null) challengeLifetimeSeconds(tenant, actionCode, 'IN_APP')
   await askVerificationWebhook(deps, caller, key.spkiHash, actionCode, request.challengeId, verificationMethod)
 
   const input: repo.VerificationInput = {
@@ -90,7 +89,7 @@ export async function verifyInApp(
   const { token: newToken } = tenant.tokens.sign(
     { ...subject, username: outcome.username ?? undefined },
     deps.clock(),
-    tenant.settings.tokenTtlSeconds,
+    tenant.actionSettings(subject.actionCode).tokenTtlSeconds,
   )
   deps.log.info(
     { tenantId: tenant.tenantId, credentialId: outcome.credentialId, actionCode: subject.actionCode, idempotencyKey: subject.idempotencyKey },

@@ -107,7 +107,7 @@ export async function initiatorView(deps: Deps, tenant: TenantContext, row: repo
           scope: row.actionScope ?? 'read:authenticators',
         },
         deps.clock(),
-        tenant.settings.tokenTtlSeconds,
+        tenant.actionSettings(row.actionCode).tokenTtlSeconds,
       ).token
     }
   }

@@ -16,7 +16,7 @@ import { now, type Deps } from './deps.ts'
 import { publicKeyFromBody, publicKeyFromQuery, refuseIfLocked, requireDeviceSignature, signatureBytes } from './device-keys.ts'
 import { ApiError } from './errors.ts'
 import { initiatorView, newChallengeId, newVerificationCode, shownToPhone, wakeWebhooks } from './out-of-band.ts'
-import { isUuid, type TenantContext } from './tenants.ts'
+import { challengeLifetimeSeconds, isUuid, type TenantContext } from './tenants.ts'
 
 /** Credentials that receive push challenges: push ones, and the legacy shared device ones. */
 export const PUSH_NAMESPACES: readonly CredentialNamespace[] = ['push', 'device']
@@ -63,7 +63,7 @@ export async function createPush(
 ): Promise<PushChallengeResponse> {
   const { settings } = tenant
   const at = now(deps)
-  const expiresAt = new Date(at.getTime() + settings.pushChallengeTtlSeconds * 1000)
+  const expiresAt = new Date(at.getTime() + challengeLifetimeSeconds(tenant, input.actionCode, 'PUSH') * 1000)
   const verificationCode = tenant.actionSettings(input.actionCode).numberMatching ? newVerificationCode(settings.numberMatchingDigits) : null
   if (input.targetCredentialId !== null && !isUuid(input.targetCredentialId.toLowerCase())) {
     throw new ApiError('not_found', 'The user has no such push device')

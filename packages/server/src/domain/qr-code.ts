@@ -16,7 +16,7 @@ import { ApiError } from './errors.ts'
 import { ANSWERING_NAMESPACES, refusalFor } from './answers.ts'
 import { announce, hashDeviceCode, initiatorView, newChallengeId, newDeviceCode, newVerificationCode, shownToPhone } from './out-of-band.ts'
 import type { RequestOrigin } from './push.ts'
-import type { TenantContext } from './tenants.ts'
+import { challengeLifetimeSeconds, type TenantContext } from './tenants.ts'
 
 /**
  * Creates a QR-code challenge for a browser to show. With a token it is bound to the token's
@@ -35,6 +35,7 @@ export async function createQrChallenge(
   }
   const actionCode = token?.other.actionCode ?? request.action
   if (!actionCode) throw new ApiError('invalid_request', 'Name the action when calling without a token')
+  const lifetime = challengeLifetimeSeconds(tenant, actionCode, 'QR_CODE')
   const at = now(deps)
   const { deviceCode, hash } = newDeviceCode()
   const verificationCode = tenant.actionSettings(actionCode).numberMatching ? newVerificationCode(tenant.settings.numberMatchingDigits) : null
@@ -51,7 +52,7 @@ export async function createQrChallenge(
       ipAddress: origin.ipAddress,
       userAgent: origin.userAgent,
       custom: request.custom ?? null,
-      expiresAt: new Date(at.getTime() + tenant.settings.qrChallengeTtlSeconds * 1000),
+      expiresAt: new Date(at.getTime() + lifetime * 1000),
     },
     at,
   )

@@ -11,6 +11,7 @@ import {
 } from '../crypto/tenant-keys.ts'
 import { createTokenCodec, type TokenCodec } from '../crypto/tokens.ts'
 import { pushConfigContext, readSecret, storeSecret, webhookSecretContext } from '../crypto/stored-secret.ts'
+import { upsertActionSettings } from '../storage/action-configurations-repo.ts'
 import type { Db } from '../storage/database.ts'
 import { findPlainStoredSecrets, replaceStoredSecret } from '../storage/stored-secrets-repo.ts'
 import * as repo from '../storage/tenants-repo.ts'
@@ -105,8 +106,28 @@ export interface TenantContext {
   verificationWebhookSecret: string
   /** The settings that apply to an action code. */
   actionSettings(actionCode: string): EffectiveActionSettings
+  /** Every active rule of every action code. */
+  activeRules(): readonly LoadedRule[]
   /** Whether the tenant has an enabled webhook endpoint (as of the cached read). */
   hasWebhooks: boolean
+}
+
+/** The challenge kinds a verification method names. */
+export type ChallengeMethod = 'IN_APP' | 'PUSH' | 'QR_CODE'
+
+/**
+ * How long a challenge of this action and method lives. Refuses (403) a method the action's
+ * configuration does not allow; an unnamed action follows the tenant's settings.
+ */
+export function challengeLifetimeSeconds(tenant: TenantContext, actionCode: string | null, method: ChallengeMethod): number {
+  const { settings } = tenant
+  const byKind = { IN_APP: settings.challengeTtlSeconds, PUSH: settings.pushChallengeTtlSeconds, QR_CODE: settings.qrChallengeTtlSeconds }[method]
+  const action = actionCode === null ? null : tenant.actionSettings(actionCode)
+  const allowed = action?.verificationMethods ?? settings.verificationMethods
+  if (!allowed.includes(method)) {
+    throw new ApiError('verification_method_not_allowed', `This action cannot be verified with ${method}`, { actionCode, method })
+  }
+  return action?.challengeTtlSeconds ?? byKind
 }
 
 export interface CreatedTenant {
@@ -273,7 +294,8 @@ export class TenantDirectory {
       perAction.set(code, one.success ? one.data : {})
     }
     const rulesOf = new Map<string, LoadedRule[]>()
-    for (const rule of loadRules((row.activeRules ?? []) as RuleDefinition[])) {
+    const allRules = loadRules((row.activeRules ?? []) as RuleDefinition[])
+    for (const rule of allRules) {
       rulesOf.set(rule.actionCode, [...(rulesOf.get(rule.actionCode) ?? []), rule])
     }
     return {
@@ -282,6 +304,7 @@ export class TenantDirectory {
       settings,
       ...codec,
       hasWebhooks: row.hasWebhooks ?? false,
+      activeRules: () => allRules,
       actionSettings(actionCode) {
         const own = perAction.get(actionCode)
         return {
@@ -368,6 +391,6 @@ export async function configureAction(db: Db, tenantId: string, actionCode: stri
   const parsed = ActionSettings.strict().safeParse(settings)
   if (!parsed.success) throw new ApiError('invalid_request', `Invalid action settings: ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`)
   if (!(await repo.findTenant(db, tenantId))) throw new ApiError('not_found', 'No such tenant')
-  await repo.upsertActionSettings(db, tenantId, actionCode, parsed.data, now)
+  await upsertActionSettings(db, tenantId, actionCode, parsed.data, now)
   return parsed.data
 }

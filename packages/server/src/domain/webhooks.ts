@@ -7,6 +7,7 @@ import { generateWebhookSecret, signWebhook } from '../crypto/webhook-signature.
 import type { Db } from '../storage/database.ts'
 import * as repo from '../storage/webhooks-repo.ts'
 import { ApiError } from './errors.ts'
+import { checkOutboundUrl } from './outbound-urls.ts'
 
 /** How long a node holds a delivery it is working on before another node may take it. */
 const LEASE_MS = 60_000
@@ -27,6 +28,11 @@ export interface NewWebhookEndpoint {
   secret?: string | undefined
 }
 
+/** Whether an endpoint may be on a loopback, private or link-local address (domain/outbound-urls.ts). */
+export interface UrlPolicy {
+  allowPrivateUrls: boolean
+}
+
 export interface CreatedWebhookEndpoint extends repo.WebhookEndpointRow {
   /** Shown once; stored sealed and used only to sign deliveries. */
   secret: string
@@ -42,8 +48,9 @@ export async function createWebhookEndpoint(
   endpoint: NewWebhookEndpoint,
   encryptionKey: Uint8Array | undefined,
   now: Date,
+  policy: UrlPolicy = { allowPrivateUrls: false },
 ): Promise<CreatedWebhookEndpoint> {
-  const url = checkUrl(endpoint.url)
+  const url = checkOutboundUrl({ ALLOW_PRIVATE_WEBHOOK_URLS: policy.allowPrivateUrls }, endpoint.url)
   const events = checkEvents(endpoint.events)
   if (endpoint.secret !== undefined && endpoint.secret.length < 24) {
     throw new ApiError('invalid_request', 'A webhook secret must be at least 24 characters')
@@ -72,6 +79,7 @@ export async function updateWebhookEndpoint(
   webhookId: string,
   change: { url?: string | undefined; events?: WebhookEventFilter[] | undefined; enabled?: boolean | undefined; description?: string | undefined },
   now: Date,
+  policy: UrlPolicy = { allowPrivateUrls: false },
 ): Promise<repo.WebhookEndpointRow> {
   const row = await repo.updateEndpoint(
     db,
@@ -79,26 +87,13 @@ export async function updateWebhookEndpoint(
     webhookId,
     {
       ...change,
-      url: change.url === undefined ? undefined : checkUrl(change.url),
+      url: change.url === undefined ? undefined : checkOutboundUrl({ ALLOW_PRIVATE_WEBHOOK_URLS: policy.allowPrivateUrls }, change.url),
       events: change.events === undefined ? undefined : checkEvents(change.events),
     },
     now,
   )
   if (!row) throw new ApiError('not_found', 'No such webhook endpoint')
   return row
-}
-
-function checkUrl(value: string): string {
-  let url: URL
-  try {
-    url = new URL(value)
-  } catch {
-    throw new ApiError('invalid_request', 'The webhook URL is not a URL')
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ApiError('invalid_request', 'The webhook URL must be http or https')
-  // Credentials in the URL would be stored and logged with it.
-  if (url.username || url.password) throw new ApiError('invalid_request', 'The webhook URL must not carry credentials')
-  return url.toString()
 }
 
 function checkEvents(events: readonly string[]): WebhookEventFilter[] {

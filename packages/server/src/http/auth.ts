@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify'
 import type { ApiKeyType } from '../crypto/secrets.ts'
-import { authenticateApiKey } from '../domain/api-key-auth.ts'
+import { authenticateApiKey, authenticateManagementKey } from '../domain/api-key-auth.ts'
 import type { Deps } from '../domain/deps.ts'
 import type { TenantContext } from '../domain/tenants.ts'
 
@@ -19,4 +19,9 @@ function basicUsername(header: string | undefined): string | null {
   const decoded = Buffer.from(match[1]!, 'base64').toString('utf8')
   const user = decoded.split(':', 1)[0]
   return user ? user : null
+}
+
+/** An operator's request: the tenant behind its management key and the actor the audit log names. */
+export function authenticateOperator(deps: Deps, request: FastifyRequest): Promise<{ tenant: TenantContext; actor: string }> {
+  return authenticateManagementKey(deps, basicUsername(request.headers.authorization), request.ip)
 }

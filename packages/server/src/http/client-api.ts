@@ -92,7 +92,7 @@ export function clientApiRoutes(deps: Deps) {
     const api = app.withTypeProvider<ZodTypeProvider>()
     const callerOf = (request: FastifyRequest): Promise<ClientCaller> => {
       const tenantHeader = request.headers['x-authsignal-tenant-id']
-      return authenticateClient(deps, request.headers.authorization, typeof tenantHeader === 'string' ? tenantHeader : undefined)
+      return authenticateClient(deps, request.headers.authorization, typeof tenantHeader === 'string' ? tenantHeader : undefined, request.headers.origin)
     }
 
     api.post(

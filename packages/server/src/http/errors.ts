@@ -33,7 +33,7 @@ export function installErrorHandling(app: FastifyInstance): void {
     if (error instanceof ApiError) {
       if (error.detail || error.status >= 500) request.log.info({ code: error.code, detail: error.detail }, 'request refused')
       if (error.headers) void reply.headers(error.headers)
-      return reply.status(error.status).send(errorBody(error.code, error.message))
+      return reply.status(error.status).send({ ...errorBody(error.code, error.message), ...(error.publicDetails ? { details: error.publicDetails } : {}) })
     }
     if (hasZodFastifySchemaValidationErrors(error)) {
       const fields = error.validation.map((issue) => describeIssue(error.validationContext, issue)).slice(0, 5)

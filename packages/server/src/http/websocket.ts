@@ -5,7 +5,7 @@ import websocket, { type WebSocket } from '@fastify/websocket'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { z } from 'zod'
 import { ActionCode, CustomData } from '@countersign/protocol'
-import { callerFromTenantId, callerFromToken, type ClientCaller } from '../domain/client-auth.ts'
+import { callerFromTenantId, callerFromToken, refuseForeignOrigin, type ClientCaller } from '../domain/client-auth.ts'
 import type { Deps } from '../domain/deps.ts'
 import { ApiError } from '../domain/errors.ts'
 import { followChallenge, initiatorViewOf, isFinal } from '../domain/out-of-band.ts'
@@ -73,6 +73,7 @@ async function serve(deps: Deps, socket: WebSocket, request: FastifyRequest): Pr
   let caller: ClientCaller
   try {
     caller = await callerFromProtocols(deps, request.headers['sec-websocket-protocol'])
+    refuseForeignOrigin(caller.tenant, request.headers.origin)
   } catch (error) {
     request.log.info({ code: error instanceof ApiError ? error.code : 'internal_error' }, 'websocket refused')
     socket.close(4401, 'unauthorized')

@@ -230,6 +230,67 @@ export async function queryUserActions(db: Db, tenantId: string, userId: string,
   )
 }
 
+export interface ActionLogFilter {
+  userId?: string | undefined
+  actionCode?: string | undefined
+  state?: ActionState | undefined
+  ruleId?: string | undefined
+  from?: Date | undefined
+  to?: Date | undefined
+  /** The (createdAt, idempotencyKey) of the last action of the previous page. */
+  after?: { createdAt: Date; idempotencyKey: string } | undefined
+  limit: number
+}
+
+export interface ActionLogRow extends ActionRow {
+  ruleContext: Record<string, unknown> | null
+}
+
+/** The tenant's action log, newest first, in pages. */
+export async function queryActionLog(db: Db, tenantId: string, filter: ActionLogFilter): Promise<ActionLogRow[]> {
+  const filters = [sql`a.tenant_id = ${tenantId}`]
+  if (filter.userId !== undefined) filters.push(sql`a.user_id = ${filter.userId}`)
+  if (filter.actionCode !== undefined) filters.push(sql`a.action_code = ${filter.actionCode}`)
+  if (filter.state !== undefined) filters.push(sql`a.state = ${filter.state}`)
+  if (filter.ruleId !== undefined) filters.push(sql`${filter.ruleId} = ANY (a.rule_ids)`)
+  if (filter.from !== undefined) filters.push(sql`a.created_at >= ${filter.from}`)
+  if (filter.to !== undefined) filters.push(sql`a.created_at < ${filter.to}`)
+  if (filter.after !== undefined) {
+    filters.push(sql`(a.created_at, a.idempotency_key) < (${filter.after.createdAt}, ${filter.after.idempotencyKey})`)
+  }
+  return queryRows<ActionLogRow>(
+    db,
+    sql`SELECT ${ACTION_COLUMNS}, a.rule_context AS "ruleContext" FROM actions a WHERE ${sql.join(filters, sql` AND `)}
+         ORDER BY a.created_at DESC, a.idempotency_key DESC LIMIT ${filter.limit}`,
+  )
+}
+
+/** What a past action was tracked with, for re-deciding it in a dry run. */
+export interface RecordedAction {
+  userId: string
+  actionCode: string
+  idempotencyKey: string
+  createdAt: Date
+  ipAddress: string | null
+  userAgent: string | null
+  deviceId: string | null
+  custom: Record<string, unknown> | null
+  transaction: Record<string, unknown> | null
+  ruleContext: Record<string, unknown> | null
+  output: { signals?: string[] } | null
+}
+
+export async function findRecordedAction(db: Db, tenantId: string, userId: string, idempotencyKey: string): Promise<RecordedAction | null> {
+  const [row] = await queryRows<RecordedAction>(
+    db,
+    sql`SELECT a.user_id AS "userId", a.action_code AS "actionCode", a.idempotency_key AS "idempotencyKey", a.created_at AS "createdAt",
+               a.ip_address AS "ipAddress", a.user_agent AS "userAgent", a.device_id AS "deviceId", a.custom, a.transaction,
+               a.rule_context AS "ruleContext", a.output
+          FROM actions a WHERE a.tenant_id = ${tenantId} AND a.idempotency_key = ${idempotencyKey} AND a.user_id = ${userId}`,
+  )
+  return row ?? null
+}
+
 /** What a completed (or refused) in-app verification statement found. */
 export interface VerificationOutcome {
   credentialId: string | null

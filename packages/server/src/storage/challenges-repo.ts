@@ -1,7 +1,7 @@
 import { sql, type SQL } from 'drizzle-orm'
 import type { ActionState, CredentialNamespace, TransactionDetails } from '@countersign/protocol'
 import { actionEventData } from './actions-repo.ts'
-import { queryRows, type Db } from './database.ts'
+import { inTransaction, queryRows, type Db } from './database.ts'
 import { outboxCtes } from './outbox.ts'
 
 /** Channel on which every node hears that a push or QR challenge changed (payload `<tenantId>:<challengeId>`). */
@@ -95,8 +95,7 @@ export async function createPushChallenge(
   limits: { maxPending: number; maxPerHour: number; pushNamespaces: readonly CredentialNamespace[] },
   now: Date,
 ): Promise<CreatePushResult> {
-  return db.transaction(async (tx) => {
-    const t = tx as unknown as Db
+  return inTransaction(db, async (t) => {
     const c = challenge
     // Lock first, count after: in READ COMMITTED each statement takes a new snapshot, so the
     // counts below see every challenge committed by whoever held the lock before us. (Counted in

@@ -1,6 +1,6 @@
 import { sql, type SQL } from 'drizzle-orm'
 import type { ActionState, CredentialNamespace } from '@countersign/protocol'
-import { queryRows, type Db } from './database.ts'
+import { inTransaction, queryRows, type Db } from './database.ts'
 import { outboxCtes } from './outbox.ts'
 
 /** The data of authenticator webhook events, from a CTE returning credential rows as `c`. */
@@ -74,8 +74,7 @@ export async function insertCredential(
   now: Date,
   check: (facts: EnrollmentFacts) => void,
 ): Promise<InsertCredentialResult> {
-  return db.transaction(async (tx) => {
-    const t = tx as unknown as Db
+  return inTransaction(db, async (t) => {
     const [facts] = await queryRows<EnrollmentFacts>(
       t,
       sql`SELECT (SELECT count(*)::int FROM credentials c WHERE c.tenant_id = u.tenant_id AND c.user_id = u.user_id) AS "existingCredentials",
@@ -168,4 +167,14 @@ export async function recordFailedSignature(
         RETURNING failed_attempts AS "failedAttempts", locked_until AS "lockedUntil"`,
   )
   return row ?? null
+}
+
+/** Clears a credential's lock and failure count (an operator vouched for the device). */
+export async function unlockCredential(db: Db, tenantId: string, userId: string, credentialId: string): Promise<boolean> {
+  const rows = await queryRows<{ one: number }>(
+    db,
+    sql`UPDATE credentials SET failed_attempts = 0, locked_until = NULL
+         WHERE tenant_id = ${tenantId} AND user_id = ${userId} AND credential_id = ${credentialId} RETURNING 1 AS one`,
+  )
+  return rows.length > 0
 }

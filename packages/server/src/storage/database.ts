@@ -235,3 +235,8 @@ export async function queryRows<T>(db: Db, query: SQL): Promise<T[]> {
 export function textArray(values: readonly string[]): SQL {
   return sql`ARRAY[${sql.join(values.map((v) => sql`${v}`), sql`, `)}]::text[]`
 }
+
+/** Runs `work` in one transaction: all of its statements take effect, or none. */
+export async function inTransaction<T>(db: Db, work: (tx: Db) => Promise<T>): Promise<T> {
+  return db.transaction((tx) => work(tx as unknown as Db))
+}

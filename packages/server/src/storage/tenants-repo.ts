@@ -1,5 +1,5 @@
 import { asc, eq, sql } from 'drizzle-orm'
-import { queryRows, type Db } from './database.ts'
+import { inTransaction, queryRows, type Db } from './database.ts'
 import { apiKeys, tenants } from './schema.ts'
 
 export interface TenantRow {
@@ -45,14 +45,14 @@ export async function insertTenant(
   tenant: { tenantId: string; name: string; keySecret: Uint8Array; settings?: unknown },
   keys: NewApiKey[],
 ): Promise<void> {
-  await db.transaction(async (tx) => {
+  await inTransaction(db, async (tx) => {
     await tx.insert(tenants).values({
       tenantId: tenant.tenantId,
       name: tenant.name,
       keySecret: Buffer.from(tenant.keySecret),
       settings: tenant.settings ?? {},
     })
-    for (const key of keys) await insertKey(tx as unknown as Db, tenant.tenantId, key)
+    for (const key of keys) await insertKey(tx, tenant.tenantId, key)
   })
 }
 
@@ -64,16 +64,6 @@ export async function findTenant(db: Db, tenantId: string): Promise<TenantRow | 
           FROM tenants t WHERE t.tenant_id = ${tenantId}`,
   )
   return row ? { ...row, createdAt: new Date(row.createdAt) } : null
-}
-
-/** Sets an action code's settings (replacing them); the tenant's nodes see it within their cache time. */
-export async function upsertActionSettings(db: Db, tenantId: string, actionCode: string, settings: unknown, now: Date): Promise<void> {
-  await queryRows(
-    db,
-    sql`INSERT INTO action_configurations (tenant_id, action_code, settings, created_at, updated_at)
-        VALUES (${tenantId}, ${actionCode}, ${JSON.stringify(settings)}::jsonb, ${now}, ${now})
-        ON CONFLICT (tenant_id, action_code) DO UPDATE SET settings = EXCLUDED.settings, updated_at = EXCLUDED.updated_at`,
-  )
 }
 
 /** Changes a tenant's settings by merging `change` into them. */
@@ -201,5 +191,11 @@ export async function revokeKey(db: Db, tenantId: string, keyId: string, now: Da
         )
         SELECT key_id AS "keyId", pg_notify(${KEY_REVOKED_CHANNEL}, ${tenantId} || '.' || key_id) FROM revoked`,
   )
+  return rows.length > 0
+}
+
+/** Renames a tenant. */
+export async function renameTenant(db: Db, tenantId: string, name: string): Promise<boolean> {
+  const rows = await queryRows<{ one: number }>(db, sql`UPDATE tenants SET name = ${name} WHERE tenant_id = ${tenantId} RETURNING 1 AS one`)
   return rows.length > 0
 }

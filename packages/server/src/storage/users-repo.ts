@@ -116,3 +116,43 @@ export async function queryUsers(db: Db, tenantId: string, query: UserQuery): Pr
          ORDER BY u.user_id LIMIT ${query.limit}`,
   )
 }
+
+export interface UserSearchRow {
+  userId: string
+  email: string | null
+  username: string | null
+  phoneNumber: string | null
+  displayName: string | null
+  createdAt: Date
+  authenticatorCount: number
+}
+
+/**
+ * Finds users for an operator: an exact email, username or phone number, or a user ID
+ * beginning with the query; all users without one. In user ID order, after `afterUserId`.
+ */
+export async function searchUsers(db: Db, tenantId: string, query: string | undefined, afterUserId: string | undefined, limit: number): Promise<UserSearchRow[]> {
+  const filters = [sql`u.tenant_id = ${tenantId}`]
+  if (query) {
+    const prefix = `${query.replace(/[\\%_]/g, (c) => `\\${c}`)}%`
+    filters.push(sql`(u.user_id LIKE ${prefix} OR u.email = ${query} OR u.username = ${query} OR u.phone_number = ${query})`)
+  }
+  if (afterUserId !== undefined) filters.push(sql`u.user_id > ${afterUserId}`)
+  return queryRows<UserSearchRow>(
+    db,
+    sql`SELECT u.user_id AS "userId", u.email, u.username, u.phone_number AS "phoneNumber", u.display_name AS "displayName",
+               u.created_at AS "createdAt",
+               (SELECT count(*)::int FROM credentials c WHERE c.tenant_id = u.tenant_id AND c.user_id = u.user_id) AS "authenticatorCount"
+          FROM users u WHERE ${sql.join(filters, sql` AND `)}
+         ORDER BY u.user_id LIMIT ${limit}`,
+  )
+}
+
+/** Whether push is blocked for the user (they reported a push request as not theirs). */
+export async function isPushBlocked(db: Db, tenantId: string, userId: string): Promise<boolean> {
+  const [row] = await queryRows<{ blocked: boolean }>(
+    db,
+    sql`SELECT push_blocked_at IS NOT NULL AS blocked FROM users WHERE tenant_id = ${tenantId} AND user_id = ${userId}`,
+  )
+  return row?.blocked ?? false
+}

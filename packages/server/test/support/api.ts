@@ -67,6 +67,8 @@ export interface TenantApi {
   /** `Basic base64(tenantId:)`, as Android sends it. */
   tenantBasic: string
   server(method: Method, url: string, payload?: object): Promise<Response>
+  /** A Management API call with the tenant's management key; `url` is relative to /v1/management. */
+  manage(method: Method, url: string, payload?: object): Promise<Response>
   client(method: Method, url: string, authorization: string | undefined, payload?: object, headers?: Record<string, string>): Promise<Response>
   track(userId: string, action?: string, body?: object): Promise<TrackResponse>
   /**
@@ -96,6 +98,8 @@ export function tenantApi(h: Harness, tenant: CreatedTenant): TenantApi {
     tenantBasic: basicAuth(tenant.tenantId),
     server: (method, url, payload) =>
       h.inject({ method, url, headers: { authorization: basicAuth(tenant.secretKey) }, ...(payload ? { payload } : {}) }),
+    manage: (method, url, payload) =>
+      h.inject({ method, url: `/v1/management${url}`, headers: { authorization: basicAuth(tenant.managementKey) }, ...(payload ? { payload } : {}) }),
     client: (method, url, authorization, payload, headers = {}) =>
       h.inject({
         method,
