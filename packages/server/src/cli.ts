@@ -4,7 +4,8 @@ import { registerOperatorCommands } from './cli-operations.ts'
 import { ConfigError, loadConfig, type Config } from './config.ts'
 import type { Deps } from './domain/deps.ts'
 import { ApiError } from './domain/errors.ts'
-import { createApiKey, createTenant } from './domain/tenants.ts'
+import { createApiKey, revokeApiKey } from './domain/management.ts'
+import { createTenant } from './domain/tenants.ts'
 import { createLogger } from './logger.ts'
 import { closeOnSignals, openDeps, startServer } from './main.ts'
 import { DataDirLockedError } from './storage/data-dir-lock.ts'
@@ -81,7 +82,7 @@ keys
   .option('--json', 'print JSON')
   .action((options: { tenant: string; type: 'secret' | 'management'; name?: string; json?: boolean }) =>
     withDeps(async (deps) => {
-      const key = await createApiKey(deps.db, options.tenant, options.type, options.name ?? null)
+      const key = await createApiKey(deps, options.tenant, 'cli', { type: options.type, name: options.name })
       if (options.json) return print(key)
       process.stdout.write(`Created ${key.type} key ${key.keyId}. Keep it now: it is not shown again.\n  ${key.key}\n`)
     }),
@@ -112,8 +113,10 @@ keys
   .option('--json', 'print JSON')
   .action((keyId: string, options: { tenant: string; json?: boolean }) =>
     withDeps(async (deps) => {
-      const revoked = await deps.tenants.revokeKey(options.tenant, keyId, new Date())
-      if (!revoked) {
+      try {
+        await revokeApiKey(deps, options.tenant, 'cli', keyId)
+      } catch (error) {
+        if (!(error instanceof ApiError && error.code === 'not_found')) throw error
         fail(`No active key ${keyId} for tenant ${options.tenant}. See: countersign keys list --tenant ${options.tenant}`)
       }
       if (options.json) return print({ keyId, revoked: true })

@@ -34,7 +34,8 @@ import {
   type SignedDecisionInput,
 } from '@countersign/protocol'
 import { issueChallengeId } from '../src/crypto/challenge-id.ts'
-import { configureAction, createApiKey } from '../src/domain/tenants.ts'
+import { createApiKey, revokeApiKey } from '../src/domain/management.ts'
+import { configureAction } from '../src/domain/tenants.ts'
 import { queryRows } from '../src/storage/database.ts'
 import { basicAuth, createHarness, newDevice, type Harness, type TestDevice } from './support/harness.ts'
 import { bearer, expectClientOk, expectOk, tenantApi, uniqueId, type TenantApi } from './support/api.ts'
@@ -773,8 +774,8 @@ beforeAll(async () => {
     device.publicKey,
   ])
 
-  const revoked = await createApiKey(h.database.db, tenant.tenantId, 'secret', 'fuzz-revoked')
-  await h.deps.tenants.revokeKey(tenant.tenantId, revoked.keyId, new Date(h.clock()))
+  const revoked = await createApiKey(h.deps, tenant.tenantId, 'test', { type: 'secret', name: 'fuzz-revoked' })
+  await revokeApiKey(h.deps, tenant.tenantId, 'test', revoked.keyId)
   const secret = tenant.secretKey
   const serverAuthVariants = [
     `basic ${b64(`${secret}:`)}`,

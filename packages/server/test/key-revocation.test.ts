@@ -2,7 +2,8 @@
 // revocation is announced through the database (NOTIFY) and each node forgets its copy.
 import { sql } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createApiKey, TenantDirectory } from '../src/domain/tenants.ts'
+import { createApiKey, revokeApiKey } from '../src/domain/management.ts'
+import { TenantDirectory } from '../src/domain/tenants.ts'
 import { KEY_REVOKED_CHANNEL } from '../src/storage/tenants-repo.ts'
 import { createHarness, type Harness } from './support/harness.ts'
 
@@ -42,7 +43,7 @@ describe('key revocation across nodes', () => {
       await expect(other.directory.authenticate(tenant.secretKey, 'secret', Date.now())).resolves.toMatchObject({
         tenantId: tenant.tenantId,
       })
-      expect(await h.deps.tenants.revokeKey(tenant.tenantId, tenant.secretKeyId, new Date())).toBe(true)
+      await revokeApiKey(h.deps, tenant.tenantId, 'test', tenant.secretKeyId)
       expect(await eventuallyRefused(other.directory, tenant.secretKey)).toBeLessThan(1_000)
     } finally {
       await other.stop()
@@ -53,9 +54,9 @@ describe('key revocation across nodes', () => {
     const tenant = await h.newTenant()
     const other = await node()
     try {
-      const spare = await createApiKey(h.database.db, tenant.tenantId, 'secret', 'spare')
+      const spare = await createApiKey(h.deps, tenant.tenantId, 'test', { type: 'secret', name: 'spare' })
       await other.directory.authenticate(spare.key, 'secret', Date.now())
-      await h.deps.tenants.revokeKey(tenant.tenantId, tenant.secretKeyId, new Date())
+      await revokeApiKey(h.deps, tenant.tenantId, 'test', tenant.secretKeyId)
       await eventuallyRefused(other.directory, tenant.secretKey)
       await expect(other.directory.authenticate(spare.key, 'secret', Date.now())).resolves.toMatchObject({ tenantId: tenant.tenantId })
     } finally {

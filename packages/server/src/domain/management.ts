@@ -85,23 +85,27 @@ export async function listApiKeys(deps: Deps, tenant: TenantContext) {
   }))
 }
 
-/** Issues a key; the response is the only place the key appears (it is stored hashed). */
-export async function createApiKey(deps: Deps, tenant: TenantContext, actor: Actor, request: CreateApiKeyRequest): Promise<CreatedApiKey> {
-  const key = issueApiKey(tenant.tenantId, request.type)
-  await audited(deps, tenant.tenantId, actor, async (tx) => {
-    await tenantsRepo.insertKey(tx, tenant.tenantId, { keyId: key.keyId, type: request.type, secretHash: key.hash, name: request.name ?? null })
+/**
+ * Issues a key; the response is the only place the key appears (it is stored hashed).
+ * Used by the Management API and the command line (actor `cli`).
+ */
+export async function createApiKey(deps: Deps, tenantId: string, actor: Actor, request: CreateApiKeyRequest): Promise<CreatedApiKey> {
+  const key = issueApiKey(tenantId, request.type)
+  await audited(deps, tenantId, actor, async (tx) => {
+    if (!(await tenantsRepo.findTenant(tx, tenantId))) throw new ApiError('not_found', 'No such tenant')
+    await tenantsRepo.insertKey(tx, tenantId, { keyId: key.keyId, type: request.type, secretHash: key.hash, name: request.name ?? null })
     return { result: undefined, entry: { event: 'api_key.created', target: key.keyId, after: { keyId: key.keyId, type: request.type, name: request.name ?? null } } }
   })
   return { keyId: key.keyId, type: request.type, ...optional('name', request.name), key: key.value }
 }
 
 /** Revokes a key: refused on every node within a second (at once on this one). */
-export async function revokeApiKey(deps: Deps, tenant: TenantContext, actor: Actor, keyId: string): Promise<void> {
-  await audited(deps, tenant.tenantId, actor, async (tx) => {
-    if (!(await tenantsRepo.revokeKey(tx, tenant.tenantId, keyId, now(deps)))) throw new ApiError('not_found', 'No such active key')
+export async function revokeApiKey(deps: Deps, tenantId: string, actor: Actor, keyId: string): Promise<void> {
+  await audited(deps, tenantId, actor, async (tx) => {
+    if (!(await tenantsRepo.revokeKey(tx, tenantId, keyId, now(deps)))) throw new ApiError('not_found', 'No such active key')
     return { result: undefined, entry: { event: 'api_key.revoked', target: keyId } }
   })
-  deps.tenants.forgetKey(tenant.tenantId, keyId)
+  deps.tenants.forgetKey(tenantId, keyId)
 }
 
 // ── Users and authenticators ─────────────────────────────────────────────────────────────

@@ -175,18 +175,6 @@ export async function createTenant(
   }
 }
 
-export async function createApiKey(
-  db: Db,
-  tenantId: string,
-  type: ApiKeyType,
-  name: string | null,
-): Promise<{ keyId: string; type: ApiKeyType; key: string }> {
-  if (!(await repo.findTenant(db, tenantId))) throw new ApiError('not_found', 'No such tenant')
-  const key = issueApiKey(tenantId, type)
-  await repo.insertKey(db, tenantId, { keyId: key.keyId, type, secretHash: key.hash, name })
-  return { keyId: key.keyId, type, key: key.value }
-}
-
 const CONTEXT_TTL_MS = 1000
 const MAX_CACHED = 10_000
 
@@ -243,17 +231,6 @@ export class TenantDirectory {
       remember(this.#keys, cacheKey, { context, type, keyId: parsed.keyId, until: nowMs + this.#keyCacheMs })
     }
     return context
-  }
-
-  /**
-   * Revokes a key. It is refused on this node at once; other nodes hear of it through the
-   * database's notification (see `forgetRevokedKey`) and, should that be lost, stop trusting
-   * their cached copy within the cache time.
-   */
-  async revokeKey(tenantId: string, keyId: string, now: Date): Promise<boolean> {
-    const revoked = await repo.revokeKey(this.#db, tenantId, keyId, now)
-    this.forgetKey(tenantId, keyId)
-    return revoked
   }
 
   /** Drops a cached key, so its next use is checked against the database. */

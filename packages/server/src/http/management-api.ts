@@ -93,7 +93,7 @@ export function managementApiRoutes(deps: Deps) {
       { schema: { ...doc('API keys', 'Create a secret or management key; the key is shown once'), body: CreateApiKeyRequest, response: { 201: CreatedApiKey, ...errors } } },
       async (request, reply) => {
         const { tenant, actor } = await operator(request)
-        return reply.status(201).send(await management.createApiKey(deps, tenant, actor, request.body))
+        return reply.status(201).send(await management.createApiKey(deps, tenant.tenantId, actor, request.body))
       },
     )
     api.delete(
@@ -101,7 +101,7 @@ export function managementApiRoutes(deps: Deps) {
       { schema: { ...doc('API keys', 'Revoke a key'), params: KeyParams, response: { 204: Empty, ...errors } } },
       async (request, reply) => {
         const { tenant, actor } = await operator(request)
-        await management.revokeApiKey(deps, tenant, actor, request.params.keyId)
+        await management.revokeApiKey(deps, tenant.tenantId, actor, request.params.keyId)
         return noContent(reply)
       },
     )
