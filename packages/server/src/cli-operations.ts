@@ -1,16 +1,19 @@
 // Operator commands beyond tenants and keys: webhooks, push services, action and tenant
-// settings, push blocks. The Management API (a later issue) exposes the same operations.
+// settings, push blocks. Changes go through the same domain functions as the Management API
+// and are audited with the actor `cli`.
 import { readFileSync } from 'node:fs'
-import { ActionCode, WebhookEventType } from '@countersign/protocol'
+import { ActionCode, RuleOutcome, UpdateActionConfigurationRequest, WebhookEventType } from '@countersign/protocol'
 import { Option, type Command } from 'commander'
 import type { Config } from './config.ts'
 import type { Deps } from './domain/deps.ts'
 import { configurePushProvider } from './domain/push-delivery.ts'
-import { configureAction, updateTenantSettings, type ActionSettings } from './domain/tenants.ts'
-import { createWebhookEndpoint, updateWebhookEndpoint } from './domain/webhooks.ts'
+import { configureAction } from './domain/action-configurations.ts'
+import { ApiError } from './domain/errors.ts'
+import { clearUserPushBlock, createWebhook, deleteWebhook, retryWebhookDelivery, updateTenant, updateWebhook } from './domain/management.ts'
+import { TenantSettings, type TenantContext } from './domain/tenants.ts'
 import { fcmConfigFromServiceAccount } from './push/fcm.ts'
-import { clearPushBlock } from './storage/challenges-repo.ts'
 import { deletePushProvider } from './storage/push-providers-repo.ts'
+import { findTenant } from './storage/tenants-repo.ts'
 import * as webhooksRepo from './storage/webhooks-repo.ts'
 
 type WithDeps = (work: (deps: Deps, config: Config) => Promise<void>) => Promise<void>
@@ -35,8 +38,35 @@ function bool(value: string): boolean {
   throw new Error(`expected true or false, got ${value}`)
 }
 
+interface ActionOptions {
+  tenant: string
+  action: string
+  defaultOutcome?: RuleOutcome
+  methods?: string
+  challengeTtl?: number
+  tokenTtl?: number
+  requireSignedDecision?: boolean
+  numberMatching?: boolean
+  verificationWebhook?: string
+  json?: boolean
+}
+
 export function registerOperatorCommands(program: Command, io: Io): void {
   const { withDeps, print, fail } = io
+
+  /** The tenant a command names, or a message that says how to find it. */
+  const tenantNamed = async (deps: Deps, tenantId: string): Promise<TenantContext> =>
+    (await deps.tenants.find(tenantId, Date.now())) ?? fail(`No tenant ${tenantId}. See: countersign tenants list`)
+
+  /** Runs a change; a not_found refusal becomes the message, anything else stays an error. */
+  const orFail = async (change: Promise<unknown>, message: string): Promise<void> => {
+    try {
+      await change
+    } catch (error) {
+      if (error instanceof ApiError && error.code === 'not_found') fail(message)
+      throw error
+    }
+  }
   const webhooks = program.command('webhooks').description('Manage a tenant’s webhook endpoints')
 
   webhooks
@@ -50,15 +80,14 @@ export function registerOperatorCommands(program: Command, io: Io): void {
     .option('--disabled', 'create it disabled')
     .option('--json', 'print JSON')
     .action((options: { tenant: string; url: string; events: string; secret?: string; description?: string; disabled?: boolean; json?: boolean }) =>
-      withDeps(async (deps, config) => {
-        const created = await createWebhookEndpoint(
-          deps.db,
-          options.tenant,
-          { url: options.url, events: eventList(options.events) as never, description: options.description, secret: options.secret, enabled: !options.disabled },
-          config.COUNTERSIGN_ENCRYPTION_KEY,
-          new Date(),
+      withDeps(async (deps) => {
+        const created = await createWebhook(
+          deps,
+          await tenantNamed(deps, options.tenant),
+          'cli',
+          { url: options.url, events: eventList(options.events) as never, description: options.description, enabled: !options.disabled },
           // The command line runs with the database's credentials: its operator may name any address.
-          { allowPrivateUrls: true },
+          { allowPrivateUrls: true, secret: options.secret },
         )
         if (options.json) return print(created)
         out(`Created webhook ${created.webhookId} → ${created.url} (${created.events.join(', ')}).`)
@@ -91,12 +120,12 @@ export function registerOperatorCommands(program: Command, io: Io): void {
     .option('--json', 'print JSON')
     .action((webhookId: string, options: { tenant: string; url?: string; events?: string; enabled?: boolean; json?: boolean }) =>
       withDeps(async (deps) => {
-        const row = await updateWebhookEndpoint(
-          deps.db,
-          options.tenant,
+        const row = await updateWebhook(
+          deps,
+          await tenantNamed(deps, options.tenant),
+          'cli',
           webhookId,
           { url: options.url, events: options.events === undefined ? undefined : (eventList(options.events) as never), enabled: options.enabled },
-          new Date(),
           { allowPrivateUrls: true },
         )
         if (options.json) return print(row)
@@ -111,9 +140,8 @@ export function registerOperatorCommands(program: Command, io: Io): void {
     .argument('<webhookId>')
     .action((webhookId: string, options: { tenant: string }) =>
       withDeps(async (deps) => {
-        if (!(await webhooksRepo.deleteEndpoint(deps.db, options.tenant, webhookId))) {
-          fail(`No webhook ${webhookId} for tenant ${options.tenant}. See: countersign webhooks list --tenant ${options.tenant}`)
-        }
+        const tenant = await tenantNamed(deps, options.tenant)
+        await orFail(deleteWebhook(deps, tenant, 'cli', webhookId), `No webhook ${webhookId} for tenant ${options.tenant}. See: countersign webhooks list --tenant ${options.tenant}`)
         out(`Deleted webhook ${webhookId}.`)
       }),
     )
@@ -144,9 +172,10 @@ export function registerOperatorCommands(program: Command, io: Io): void {
     .argument('<webhookId>')
     .action((webhookId: string, options: { tenant: string; event: string }) =>
       withDeps(async (deps) => {
-        if (!(await webhooksRepo.requeueDelivery(deps.db, options.tenant, webhookId, options.event, new Date()))) {
-          fail(`No delivery of event ${options.event} to webhook ${webhookId}. See: countersign webhooks deliveries ${webhookId} --tenant ${options.tenant}`)
-        }
+        await orFail(
+          retryWebhookDelivery(deps, await tenantNamed(deps, options.tenant), 'cli', webhookId, options.event),
+          `No delivery of event ${options.event} to webhook ${webhookId}. See: countersign webhooks deliveries ${webhookId} --tenant ${options.tenant}`,
+        )
         out('Queued; a running server delivers it within a second.')
       }),
     )
@@ -207,24 +236,31 @@ export function registerOperatorCommands(program: Command, io: Io): void {
     .description('Set an action code’s settings; unset ones inherit the tenant’s')
     .requiredOption('--tenant <tenantId>', 'tenant ID')
     .requiredOption('--action <code>', 'action code, e.g. authorizePayment')
+    .addOption(new Option('--default-outcome <outcome>', 'outcome when no rule matches').choices(RuleOutcome.options))
+    .option('--methods <list>', 'comma-separated verification methods a challenge may use (IN_APP,PUSH,QR_CODE)')
+    .option('--challenge-ttl <seconds>', 'lifetime of this action’s challenges', (v) => Number(v))
+    .option('--token-ttl <seconds>', 'lifetime of this action’s tokens', (v) => Number(v))
     .addOption(new Option('--require-signed-decision <bool>', 'accept only v2 signed decisions for push and QR').argParser(bool))
     .addOption(new Option('--number-matching <bool>', 'require the code the initiating side shows').argParser(bool))
     .option('--verification-webhook <url>', 'action.verify webhook that may veto approvals ("none" to remove)')
     .option('--json', 'print JSON')
-    .action((options: { tenant: string; action: string; requireSignedDecision?: boolean; numberMatching?: boolean; verificationWebhook?: string; json?: boolean }) =>
+    .action((options: ActionOptions) =>
       withDeps(async (deps) => {
         if (!ActionCode.safeParse(options.action).success) fail('--action must match ^[a-zA-Z0-9_-]{1,64}$')
-        const settings: ActionSettings = {
-          ...(options.requireSignedDecision !== undefined ? { requireSignedDecision: options.requireSignedDecision } : {}),
-          ...(options.numberMatching !== undefined ? { numberMatching: options.numberMatching } : {}),
-          ...(options.verificationWebhook !== undefined
-            ? { verificationWebhookUrl: options.verificationWebhook === 'none' ? null : options.verificationWebhook }
-            : {}),
-        }
-        const saved = await configureAction(deps.db, options.tenant, options.action, settings, new Date())
-        const tenant = await deps.tenants.find(options.tenant, Date.now())
-        const secret = saved.verificationWebhookUrl ? tenant?.verificationWebhookSecret : undefined
-        if (options.json) return print({ actionCode: options.action, settings: saved, ...(secret ? { verificationWebhookSecret: secret } : {}) })
+        const change = UpdateActionConfigurationRequest.safeParse({
+          defaultOutcome: options.defaultOutcome,
+          verificationMethods: options.methods?.split(',').map((m) => m.trim()),
+          challengeTtlSeconds: options.challengeTtl,
+          tokenTtlSeconds: options.tokenTtl,
+          requireSignedDecision: options.requireSignedDecision,
+          numberMatching: options.numberMatching,
+          verificationWebhookUrl: options.verificationWebhook === 'none' ? null : options.verificationWebhook,
+        })
+        if (!change.success) return fail(`Invalid settings: ${change.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`)
+        const saved = await configureAction(deps, options.tenant, 'cli', options.action, change.data, { allowPrivateUrls: true })
+        const tenant = await tenantNamed(deps, options.tenant)
+        const secret = saved.verificationWebhookUrl ? tenant.verificationWebhookSecret : undefined
+        if (options.json) return print({ ...saved, ...(secret ? { verificationWebhookSecret: secret } : {}) })
         out(`Configured ${options.action}: ${JSON.stringify(saved)}`)
         if (secret) out(`action.verify calls are signed with: ${secret}`)
       }),
@@ -249,7 +285,10 @@ export function registerOperatorCommands(program: Command, io: Io): void {
             change[pair.slice(0, eq)] = raw
           }
         }
-        const settings = await updateTenantSettings(deps.db, options.tenant, change)
+        const tenant = await tenantNamed(deps, options.tenant)
+        if (Object.keys(change).length > 0) await updateTenant(deps, tenant, 'cli', change)
+        const row = await findTenant(deps.db, options.tenant)
+        const settings = TenantSettings.parse(row?.settings ?? {})
         if (options.json) return print(settings)
         for (const [name, value] of Object.entries(settings)) out(`${name.padEnd(26)} ${JSON.stringify(value)}`)
       }),
@@ -262,7 +301,8 @@ export function registerOperatorCommands(program: Command, io: Io): void {
     .requiredOption('--user <userId>', 'the tenant’s user ID')
     .action((options: { tenant: string; user: string }) =>
       withDeps(async (deps) => {
-        if (!(await clearPushBlock(deps.db, options.tenant, options.user))) fail(`User ${options.user} has no push block`)
+        const { cleared } = await clearUserPushBlock(deps, await tenantNamed(deps, options.tenant), 'cli', options.user)
+        if (!cleared) fail(`User ${options.user} has no push block`)
         out(`Push requests reach ${options.user} again.`)
       }),
     )

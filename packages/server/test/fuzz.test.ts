@@ -35,7 +35,7 @@ import {
 } from '@countersign/protocol'
 import { issueChallengeId } from '../src/crypto/challenge-id.ts'
 import { createApiKey, revokeApiKey } from '../src/domain/management.ts'
-import { configureAction } from '../src/domain/tenants.ts'
+import { configureAction } from '../src/domain/action-configurations.ts'
 import { queryRows } from '../src/storage/database.ts'
 import { basicAuth, createHarness, newDevice, type Harness, type TestDevice } from './support/harness.ts'
 import { bearer, expectClientOk, expectOk, tenantApi, uniqueId, type TenantApi } from './support/api.ts'
@@ -616,7 +616,7 @@ interface OutOfBandFixtures {
 const MATCHED_ACTION = 'approveTransfer'
 
 async function outOfBandFixtures(api: TenantApi, other: TenantApi, inApp: TestDevice): Promise<OutOfBandFixtures> {
-  await configureAction(h.database.db, api.tenant.tenantId, MATCHED_ACTION, { numberMatching: true, requireSignedDecision: true }, new Date(h.clock()))
+  await configureAction(h.deps, api.tenant.tenantId, 'test', MATCHED_ACTION, { numberMatching: true, requireSignedDecision: true }, { allowPrivateUrls: true })
   const pushUser = uniqueId('fuzz-push')
   const legacy = await api.enroll(pushUser, { namespace: 'device' })
   const push = await api.enroll(pushUser, { namespace: 'push', approvedBy: legacy.device, pushToken: 'fuzz-push-token' })

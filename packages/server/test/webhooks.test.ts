@@ -13,7 +13,8 @@ import { sql } from 'drizzle-orm'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createApp } from '../src/app.ts'
 import { loadConfig } from '../src/config.ts'
-import { configureAction, createTenant } from '../src/domain/tenants.ts'
+import { configureAction } from '../src/domain/action-configurations.ts'
+import { createTenant } from '../src/domain/tenants.ts'
 import { createWebhookEndpoint, updateWebhookEndpoint, type NewWebhookEndpoint } from '../src/domain/webhooks.ts'
 import { createLogger } from '../src/logger.ts'
 import { openDeps } from '../src/main.ts'
@@ -867,7 +868,7 @@ describe('the action.verify webhook', () => {
     const api = tenantApi(h, await h.newTenant())
     const userId = uniqueId('veto')
     const enrolled = await api.enroll(userId)
-    await configureAction(h.database.db, api.tenant.tenantId, actionCode, { verificationWebhookUrl: url }, new Date())
+    await configureAction(h.deps, api.tenant.tenantId, 'test', actionCode, { verificationWebhookUrl: url }, { allowPrivateUrls: true })
     h.deps.tenants.forget(api.tenant.tenantId)
     return { api, userId, ...enrolled }
   }
@@ -966,7 +967,7 @@ describe('the action.verify webhook', () => {
     const api = tenantApi(h, await h.newTenant())
     const userId = uniqueId('veto-push')
     const { device, credential } = await api.enroll(userId, { namespace: 'push', pushToken: 'fcm-token-3' })
-    await configureAction(h.database.db, api.tenant.tenantId, 'authorizePayment', { verificationWebhookUrl: receiver.url('/verify-push') }, new Date())
+    await configureAction(h.deps, api.tenant.tenantId, 'test', 'authorizePayment', { verificationWebhookUrl: receiver.url('/verify-push') }, { allowPrivateUrls: true })
     h.deps.tenants.forget(api.tenant.tenantId)
     const tracked = await api.track(userId, 'authorizePayment')
     const push = expectClientOk(await api.client('POST', '/v1/client/challenge/push', bearer(tracked.token), {}))
@@ -991,7 +992,7 @@ describe('the action.verify webhook', () => {
     receiver.answer('/verify-transaction', 200)
     const transaction = { amount: 120.5, currency: 'NZD', payee: 'Acme Ltd' }
     const api = tenantApi(h, await h.newTenant())
-    await configureAction(h.database.db, api.tenant.tenantId, 'authorizePayment', { verificationWebhookUrl: receiver.url('/verify-transaction') }, new Date())
+    await configureAction(h.deps, api.tenant.tenantId, 'test', 'authorizePayment', { verificationWebhookUrl: receiver.url('/verify-transaction') }, { allowPrivateUrls: true })
     h.deps.tenants.forget(api.tenant.tenantId)
 
     const pushUser = uniqueId('transaction-push')

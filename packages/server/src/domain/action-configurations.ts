@@ -26,6 +26,7 @@ import { decide, inputsOf, loadRules, needsOf, type LoadedRule } from './rules/e
 import { buildContext } from './rules/signals.ts'
 import { ActionSettings, type TenantContext } from './tenants.ts'
 import { checkOutboundUrl } from './outbound-urls.ts'
+import type { UrlPolicy } from './webhooks.ts'
 
 export async function listActionConfigurations(deps: Deps, tenant: TenantContext): Promise<ActionConfiguration[]> {
   const rows = await configsRepo.listActionConfigurations(deps.db, tenant.tenantId)
@@ -45,7 +46,7 @@ export async function createActionConfiguration(
   request: CreateActionConfigurationRequest,
 ): Promise<ActionConfiguration> {
   const { actionCode, ...settings } = request
-  const own = ownSettings(deps, {}, settings)
+  const own = ownSettings({}, settings, { allowPrivateUrls: deps.config.ALLOW_PRIVATE_WEBHOOK_URLS })
   const row = await audited(deps, tenant.tenantId, actor, async (tx) => {
     const created = await configsRepo.insertActionConfiguration(tx, tenant.tenantId, actionCode, own, now(deps))
     if (!created) throw new ApiError('conflict', 'This action code already has a configuration; PATCH it instead')
@@ -65,11 +66,38 @@ export async function updateActionConfiguration(
   const row = await audited(deps, tenant.tenantId, actor, async (tx) => {
     const before = await configsRepo.findActionConfiguration(tx, tenant.tenantId, actionCode, true)
     if (!before) throw new ApiError('not_found', 'No such action configuration')
-    const own = ownSettings(deps, before.settings, change)
+    const own = ownSettings(before.settings, change, { allowPrivateUrls: deps.config.ALLOW_PRIVATE_WEBHOOK_URLS })
     const after = await configsRepo.replaceActionSettings(tx, tenant.tenantId, actionCode, own, now(deps))
     return { result: after!, entry: { event: 'action_configuration.updated', target: actionCode, before: before.settings, after: own } }
   })
   deps.tenants.forget(tenant.tenantId)
+  return configurationView(tenant, row)
+}
+
+/**
+ * Creates an action code's configuration or changes it (the command line's `actions
+ * configure`): given fields are set, null ones return to the tenant's.
+ */
+export async function configureAction(
+  deps: Deps,
+  tenantId: string,
+  actor: Actor,
+  actionCode: string,
+  change: UpdateActionConfigurationRequest,
+  policy: UrlPolicy = { allowPrivateUrls: deps.config.ALLOW_PRIVATE_WEBHOOK_URLS },
+): Promise<ActionConfiguration> {
+  const tenant = await deps.tenants.find(tenantId, deps.clock())
+  if (!tenant) throw new ApiError('not_found', 'No such tenant')
+  const row = await audited(deps, tenantId, actor, async (tx) => {
+    const before = await configsRepo.findActionConfiguration(tx, tenantId, actionCode, true)
+    const own = ownSettings(before?.settings ?? {}, change, policy)
+    const after = before
+      ? await configsRepo.replaceActionSettings(tx, tenantId, actionCode, own, now(deps))
+      : await configsRepo.insertActionConfiguration(tx, tenantId, actionCode, own, now(deps))
+    const event = before ? 'action_configuration.updated' : 'action_configuration.created'
+    return { result: after!, entry: { event, target: actionCode, before: before?.settings, after: own } }
+  })
+  deps.tenants.forget(tenantId)
   return configurationView(tenant, row)
 }
 
@@ -86,14 +114,16 @@ export async function deleteActionConfiguration(deps: Deps, tenant: TenantContex
 }
 
 /** Applies a change to an action's own settings: a value sets it, null returns it to the tenant's. */
-function ownSettings(deps: Deps, current: Record<string, unknown>, change: Record<string, unknown>): ActionSettings {
+function ownSettings(current: Record<string, unknown>, change: Record<string, unknown>, policy: UrlPolicy): ActionSettings {
   const next: Record<string, unknown> = { ...current }
   for (const [key, value] of Object.entries(change)) {
     if (value === undefined) continue
     if (value === null) delete next[key]
     else next[key] = value
   }
-  if (typeof next.verificationWebhookUrl === 'string') next.verificationWebhookUrl = checkOutboundUrl(deps.config, next.verificationWebhookUrl)
+  if (typeof change.verificationWebhookUrl === 'string') {
+    next.verificationWebhookUrl = checkOutboundUrl({ ALLOW_PRIVATE_WEBHOOK_URLS: policy.allowPrivateUrls }, change.verificationWebhookUrl)
+  }
   const parsed = ActionSettings.strict().safeParse(next)
   if (!parsed.success) throw new ApiError('invalid_request', `Invalid action settings: ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`)
   return parsed.data
@@ -163,7 +193,8 @@ export async function updateRule(
   const row = await audited(deps, tenant.tenantId, actor, async (tx) => {
     const before = await rulesRepo.findRule(tx, tenant.tenantId, actionCode, ruleId, true)
     if (!before) throw new ApiError('not_found', 'No such rule')
-    if (change.condition !== undefined) await checkCondition(tx, tenant.tenantId, change.condition)
+    // A rule that is or becomes active must compile and name lists that exist now.
+    if (change.condition !== undefined || change.isActive === true) await checkCondition(tx, tenant.tenantId, change.condition ?? before.condition)
     const after = await rulesRepo.updateRule(tx, tenant.tenantId, actionCode, ruleId, change, now(deps))
     return { result: after!, entry: { event: 'rule.updated', target: `${actionCode}/${ruleId}`, before: ruleView(before), after: ruleView(after!) } }
   })
@@ -193,11 +224,14 @@ function compileForSave(condition: string): CompiledCondition {
   }
 }
 
-/** A condition may be saved when it compiles and every value list it names exists. */
+/**
+ * A condition may be saved when it compiles and every value list it names exists. The lists
+ * stay locked against deletion until the rule is saved.
+ */
 async function checkCondition(db: Db, tenantId: string, condition: string): Promise<void> {
   const compiled = compileForSave(condition)
   for (const alias of compiled.lists) {
-    if (!(await findValueList(db, tenantId, alias))) {
+    if (!(await findValueList(db, tenantId, alias, 'share'))) {
       throw new ApiError('invalid_rule_condition', `Invalid condition: there is no value list '${alias}'`, undefined, undefined, {
         message: `there is no value list '${alias}'`,
       })

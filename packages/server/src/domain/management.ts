@@ -27,7 +27,7 @@ import { wakeWebhooks } from './out-of-band.ts'
 import { decodeCursor, encodeCursor, pageOf, type Page } from './paging.ts'
 import { isUuid, TenantSettings, updateTenantSettings, type TenantContext } from './tenants.ts'
 import { authenticatorResponse } from './users.ts'
-import { createWebhookEndpoint, updateWebhookEndpoint } from './webhooks.ts'
+import { createWebhookEndpoint, updateWebhookEndpoint, type UrlPolicy } from './webhooks.ts'
 
 // ── Tenant ───────────────────────────────────────────────────────────────────────────────
 
@@ -37,7 +37,16 @@ export async function getTenant(deps: Deps, tenant: TenantContext): Promise<Mana
   return tenantView(row)
 }
 
-export async function updateTenant(deps: Deps, tenant: TenantContext, actor: Actor, change: UpdateTenantRequest): Promise<ManagedTenant> {
+/**
+ * Changes the tenant's name or settings. The Management API sends UpdateTenantRequest; the
+ * command line may set any TenantSettings field, each checked here.
+ */
+export async function updateTenant(
+  deps: Deps,
+  tenant: TenantContext,
+  actor: Actor,
+  change: UpdateTenantRequest | ({ name?: string } & Record<string, unknown>),
+): Promise<ManagedTenant> {
   const { name, ...settings } = change
   const row = await audited(deps, tenant.tenantId, actor, async (tx) => {
     const before = await tenantsRepo.findTenant(tx, tenant.tenantId)
@@ -99,9 +108,19 @@ export async function createApiKey(deps: Deps, tenantId: string, actor: Actor, r
   return { keyId: key.keyId, type: request.type, ...optional('name', request.name), key: key.value }
 }
 
-/** Revokes a key: refused on every node within a second (at once on this one). */
+/**
+ * Revokes a key: refused on every node at once (the revocation is announced) and within a
+ * second at the latest. The last active management key cannot be revoked, so the tenant is
+ * never left without one: create its successor first.
+ */
 export async function revokeApiKey(deps: Deps, tenantId: string, actor: Actor, keyId: string): Promise<void> {
   await audited(deps, tenantId, actor, async (tx) => {
+    const active = (await tenantsRepo.listKeys(tx, tenantId, true)).filter((key) => key.revokedAt === null)
+    const key = active.find((k) => k.keyId === keyId)
+    if (!key) throw new ApiError('not_found', 'No such active key')
+    if (key.type === 'management' && active.filter((k) => k.type === 'management').length === 1) {
+      throw new ApiError('conflict', 'This is the last management key; create another before revoking it')
+    }
     if (!(await tenantsRepo.revokeKey(tx, tenantId, keyId, now(deps)))) throw new ApiError('not_found', 'No such active key')
     return { result: undefined, entry: { event: 'api_key.revoked', target: keyId } }
   })
@@ -184,6 +203,7 @@ export async function unlockAuthenticator(deps: Deps, tenant: TenantContext, act
 export async function clearUserPushBlock(deps: Deps, tenant: TenantContext, actor: Actor, userId: string): Promise<{ cleared: boolean }> {
   return audited(deps, tenant.tenantId, actor, async (tx) => {
     const cleared = await clearPushBlock(tx, tenant.tenantId, userId)
+    if (!cleared && !(await usersRepo.findUser(tx, tenant.tenantId, userId))) throw new ApiError('not_found', 'No such user')
     return { result: { cleared }, entry: cleared ? { event: 'user.push_block_cleared', target: userId } : null }
   })
 }
@@ -235,23 +255,30 @@ export async function getWebhook(deps: Deps, tenant: TenantContext, webhookId: s
   return webhookView(row)
 }
 
+/** What the Management API's callers may not choose and the command line's operator may. */
+export interface OperatorPolicy extends UrlPolicy {
+  /** Bring your own signing secret (the CLI's --secret). */
+  secret?: string | undefined
+}
+
+const apiPolicy = (deps: Deps): OperatorPolicy => ({ allowPrivateUrls: deps.config.ALLOW_PRIVATE_WEBHOOK_URLS })
+
 /** Adds an endpoint; the signing secret is in this response only. */
-export async function createWebhook(deps: Deps, tenant: TenantContext, actor: Actor, request: CreateWebhookRequest) {
+export async function createWebhook(deps: Deps, tenant: TenantContext, actor: Actor, request: CreateWebhookRequest, policy = apiPolicy(deps)) {
   const created = await audited(deps, tenant.tenantId, actor, async (tx) => {
-    const row = await createWebhookEndpoint(tx, tenant.tenantId, request, deps.config.COUNTERSIGN_ENCRYPTION_KEY, now(deps), {
-      allowPrivateUrls: deps.config.ALLOW_PRIVATE_WEBHOOK_URLS,
-    })
+    const endpoint = { ...request, secret: policy.secret }
+    const row = await createWebhookEndpoint(tx, tenant.tenantId, endpoint, deps.config.COUNTERSIGN_ENCRYPTION_KEY, now(deps), policy)
     return { result: row, entry: { event: 'webhook.created', target: row.webhookId, after: webhookView(row) } }
   })
   deps.tenants.forget(tenant.tenantId)
   return { ...webhookView(created), secret: created.secret }
 }
 
-export async function updateWebhook(deps: Deps, tenant: TenantContext, actor: Actor, webhookId: string, change: UpdateWebhookRequest) {
+export async function updateWebhook(deps: Deps, tenant: TenantContext, actor: Actor, webhookId: string, change: UpdateWebhookRequest, policy = apiPolicy(deps)) {
   const row = await audited(deps, tenant.tenantId, actor, async (tx) => {
     const before = await webhooksRepo.findEndpoint(tx, tenant.tenantId, webhookId)
     if (!before) throw new ApiError('not_found', 'No such webhook endpoint')
-    const after = await updateWebhookEndpoint(tx, tenant.tenantId, webhookId, change, now(deps), { allowPrivateUrls: deps.config.ALLOW_PRIVATE_WEBHOOK_URLS })
+    const after = await updateWebhookEndpoint(tx, tenant.tenantId, webhookId, change, now(deps), policy)
     return { result: after, entry: { event: 'webhook.updated', target: webhookId, before: webhookView(before), after: webhookView(after) } }
   })
   deps.tenants.forget(tenant.tenantId)

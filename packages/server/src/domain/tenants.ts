@@ -11,7 +11,6 @@ import {
 } from '../crypto/tenant-keys.ts'
 import { createTokenCodec, type TokenCodec } from '../crypto/tokens.ts'
 import { pushConfigContext, readSecret, storeSecret, webhookSecretContext } from '../crypto/stored-secret.ts'
-import { upsertActionSettings } from '../storage/action-configurations-repo.ts'
 import type { Db } from '../storage/database.ts'
 import { findPlainStoredSecrets, replaceStoredSecret } from '../storage/stored-secrets-repo.ts'
 import * as repo from '../storage/tenants-repo.ts'
@@ -106,8 +105,6 @@ export interface TenantContext {
   verificationWebhookSecret: string
   /** The settings that apply to an action code. */
   actionSettings(actionCode: string): EffectiveActionSettings
-  /** Every active rule of every action code. */
-  activeRules(): readonly LoadedRule[]
   /** Whether the tenant has an enabled webhook endpoint (as of the cached read). */
   hasWebhooks: boolean
 }
@@ -271,8 +268,7 @@ export class TenantDirectory {
       perAction.set(code, one.success ? one.data : {})
     }
     const rulesOf = new Map<string, LoadedRule[]>()
-    const allRules = loadRules((row.activeRules ?? []) as RuleDefinition[])
-    for (const rule of allRules) {
+    for (const rule of loadRules((row.activeRules ?? []) as RuleDefinition[])) {
       rulesOf.set(rule.actionCode, [...(rulesOf.get(rule.actionCode) ?? []), rule])
     }
     return {
@@ -281,7 +277,6 @@ export class TenantDirectory {
       settings,
       ...codec,
       hasWebhooks: row.hasWebhooks ?? false,
-      activeRules: () => allRules,
       actionSettings(actionCode) {
         const own = perAction.get(actionCode)
         return {
@@ -361,13 +356,4 @@ export async function updateTenantSettings(db: Db, tenantId: string, change: Rec
   if (!(await repo.mergeTenantSettings(db, tenantId, parsed.data))) throw new ApiError('not_found', 'No such tenant')
   const row = await repo.findTenant(db, tenantId)
   return TenantSettings.parse(row?.settings ?? {})
-}
-
-/** Sets an action code's own settings (replacing earlier ones); absent fields inherit the tenant's. */
-export async function configureAction(db: Db, tenantId: string, actionCode: string, settings: ActionSettings, now: Date): Promise<ActionSettings> {
-  const parsed = ActionSettings.strict().safeParse(settings)
-  if (!parsed.success) throw new ApiError('invalid_request', `Invalid action settings: ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`)
-  if (!(await repo.findTenant(db, tenantId))) throw new ApiError('not_found', 'No such tenant')
-  await upsertActionSettings(db, tenantId, actionCode, parsed.data, now)
-  return parsed.data
 }

@@ -1,10 +1,12 @@
 // Value lists: named lists of strings or numbers that rule conditions test against, such as
 // `list('blocked_payees').contains(action.transaction.payee)`.
 import type { CreateValueListRequest, UpdateValueListRequest, ValueList } from '@countersign/protocol'
+import { listRules } from '../storage/rules-repo.ts'
 import * as repo from '../storage/value-lists-repo.ts'
 import { audited, type Actor } from './audit.ts'
 import { now, type Deps } from './deps.ts'
 import { ApiError } from './errors.ts'
+import { compileCondition } from './rules/conditions.ts'
 import type { TenantContext } from './tenants.ts'
 
 export async function listValueLists(deps: Deps, tenant: TenantContext) {
@@ -30,7 +32,7 @@ export async function createValueList(deps: Deps, tenant: TenantContext, actor: 
 
 export async function updateValueList(deps: Deps, tenant: TenantContext, actor: Actor, alias: string, change: UpdateValueListRequest): Promise<ValueList> {
   const row = await audited(deps, tenant.tenantId, actor, async (tx) => {
-    const before = await repo.findValueList(tx, tenant.tenantId, alias, true)
+    const before = await repo.findValueList(tx, tenant.tenantId, alias, 'update')
     if (!before) throw new ApiError('not_found', 'No such value list')
     const items = change.items === undefined ? undefined : checkItems(before.itemType, change.items)
     const after = await repo.updateValueList(tx, tenant.tenantId, alias, { name: change.name, items }, now(deps))
@@ -39,22 +41,31 @@ export async function updateValueList(deps: Deps, tenant: TenantContext, actor: 
   return view(row)
 }
 
-/** Deletes a list no active rule names; a rule that uses it must change first (409). */
+/**
+ * Deletes a list no active rule names; a rule that uses it must change first (409). The list
+ * is locked first: a rule being saved with it holds it (FOR SHARE) until that commits, so the
+ * check below sees every rule that could name it.
+ */
 export async function deleteValueList(deps: Deps, tenant: TenantContext, actor: Actor, alias: string): Promise<void> {
-  const users = activeRulesNaming(tenant, alias)
-  if (users.length > 0) {
-    throw new ApiError('conflict', `Active rules use this list: ${users.slice(0, 5).join(', ')}; change them first`)
-  }
   await audited(deps, tenant.tenantId, actor, async (tx) => {
-    const before = await repo.findValueList(tx, tenant.tenantId, alias, true)
-    if (!before || !(await repo.deleteValueList(tx, tenant.tenantId, alias))) throw new ApiError('not_found', 'No such value list')
+    const before = await repo.findValueList(tx, tenant.tenantId, alias, 'update')
+    if (!before) throw new ApiError('not_found', 'No such value list')
+    const users = (await listRules(tx, tenant.tenantId))
+      .filter((rule) => rule.isActive && listsNamedBy(rule.condition).includes(alias))
+      .map((rule) => `${rule.actionCode}/${rule.ruleId}`)
+    if (users.length > 0) throw new ApiError('conflict', `Active rules use this list: ${users.slice(0, 5).join(', ')}; change them first`)
+    await repo.deleteValueList(tx, tenant.tenantId, alias)
     return { result: undefined, entry: { event: 'value_list.deleted', target: alias, before: view(before) } }
   })
 }
 
-/** `actionCode/ruleId` of the tenant's active rules that name the list. */
-function activeRulesNaming(tenant: TenantContext, alias: string): string[] {
-  return tenant.activeRules().filter((rule) => rule.compiled?.lists.includes(alias)).map((rule) => `${rule.actionCode}/${rule.ruleId}`)
+/** The lists a stored condition names (none when it no longer compiles). */
+function listsNamedBy(condition: string): readonly string[] {
+  try {
+    return compileCondition(condition).lists
+  } catch {
+    return []
+  }
 }
 
 /** Items must all be of the list's type; duplicates are dropped. */

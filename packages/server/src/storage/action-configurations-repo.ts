@@ -59,16 +59,6 @@ export async function replaceActionSettings(
   return row ?? null
 }
 
-/** Sets an action code's settings, creating its configuration if need be. */
-export async function upsertActionSettings(db: Db, tenantId: string, actionCode: string, settings: unknown, now: Date): Promise<void> {
-  await queryRows(
-    db,
-    sql`INSERT INTO action_configurations (tenant_id, action_code, settings, created_at, updated_at)
-        VALUES (${tenantId}, ${actionCode}, ${JSON.stringify(settings)}::jsonb, ${now}, ${now})
-        ON CONFLICT (tenant_id, action_code) DO UPDATE SET settings = EXCLUDED.settings, updated_at = EXCLUDED.updated_at`,
-  )
-}
-
 /** Deletes a configuration and its rules. */
 export async function deleteActionConfiguration(db: Db, tenantId: string, actionCode: string): Promise<boolean> {
   const rows = await queryRows<{ one: number }>(

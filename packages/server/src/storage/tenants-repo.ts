@@ -159,8 +159,9 @@ export async function findKeyWithTenant(
   return row ? { ...row, createdAt: new Date(row.createdAt), revokedAt: row.revokedAt && new Date(row.revokedAt) } : null
 }
 
-export async function listKeys(db: Db, tenantId: string): Promise<ApiKeyRow[]> {
-  return db
+/** The tenant's keys, oldest first; `forUpdate` locks them for the rest of the transaction. */
+export async function listKeys(db: Db, tenantId: string, forUpdate = false): Promise<ApiKeyRow[]> {
+  const query = db
     .select({
       keyId: apiKeys.keyId,
       type: apiKeys.type,
@@ -171,6 +172,7 @@ export async function listKeys(db: Db, tenantId: string): Promise<ApiKeyRow[]> {
     .from(apiKeys)
     .where(eq(apiKeys.tenantId, tenantId))
     .orderBy(asc(apiKeys.createdAt))
+  return forUpdate ? query.for('update') : query
 }
 
 /** Channel on which a revoked key is announced to every node, as `<tenantId>.<keyId>`. */

@@ -22,10 +22,15 @@ export async function listValueLists(db: Db, tenantId: string): Promise<Array<Om
   )
 }
 
-export async function findValueList(db: Db, tenantId: string, alias: string, forUpdate = false): Promise<ValueListRow | null> {
+/**
+ * One list. `lock`: `update` holds it against changes for the rest of the transaction; `share`
+ * holds it against deletion (a rule being saved that names it).
+ */
+export async function findValueList(db: Db, tenantId: string, alias: string, lock?: 'update' | 'share'): Promise<ValueListRow | null> {
   const [row] = await queryRows<ValueListRow>(
     db,
-    sql`SELECT ${LIST_COLUMNS} FROM value_lists l WHERE l.tenant_id = ${tenantId} AND l.alias = ${alias} ${forUpdate ? sql`FOR UPDATE` : sql``}`,
+    sql`SELECT ${LIST_COLUMNS} FROM value_lists l WHERE l.tenant_id = ${tenantId} AND l.alias = ${alias}
+        ${lock === 'update' ? sql`FOR UPDATE` : lock === 'share' ? sql`FOR SHARE` : sql``}`,
   )
   return row ?? null
 }
