@@ -4,48 +4,12 @@ import type { AddressInfo } from 'node:net'
 import { inspect } from 'node:util'
 import { describe, expect, it, vi } from 'vitest'
 import { Countersign, VERSION, type CountersignOptions } from './countersign.ts'
-import { CountersignError, isCountersignError } from './errors.ts'
+import { CountersignError } from './errors.ts'
+import { errorBody, fakeFetch, hangUntilAborted, json, rejection, type Answer, type SentRequest } from '../test/support/fake-fetch.ts'
 
 const SECRET = 'sk_test_k1_Zm9vYmFyYmF6cXV4c2VjcmV0'
 const AUTHORIZATION = `Basic ${Buffer.from(`${SECRET}:`).toString('base64')}`
 const BASE = 'http://127.0.0.1:8080/v1'
-
-type Answer = Response | Error | ((init: RequestInit | undefined) => Response | Promise<Response>)
-
-interface SentRequest {
-  method: string
-  url: string
-  headers: Headers
-  body: unknown
-  signal: AbortSignal | undefined
-}
-
-/** A fake `fetch` that records each request and plays back canned answers in order. */
-function fakeFetch(answers: Answer[]) {
-  const requests: SentRequest[] = []
-  const fetch = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
-    requests.push({
-      method: init?.method ?? 'GET',
-      url: String(input),
-      headers: new Headers(init?.headers),
-      body: typeof init?.body === 'string' ? JSON.parse(init.body) : init?.body,
-      signal: init?.signal ?? undefined,
-    })
-    const answer = answers.shift()
-    if (answer === undefined) throw new Error('fake fetch: no answer left for this request')
-    if (answer instanceof Error) throw answer
-    return typeof answer === 'function' ? answer(init) : answer
-  }
-  return { fetch: fetch as typeof globalThis.fetch, requests }
-}
-
-function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } })
-}
-
-function errorBody(code: string, description: string) {
-  return { error: code, errorCode: code, errorDescription: description }
-}
 
 function setup(answers: Answer[], options: Partial<CountersignOptions> = {}) {
   const { fetch, requests } = fakeFetch(answers)
@@ -63,22 +27,6 @@ function only(requests: SentRequest[]): SentRequest {
   expect(request.headers.get('content-type')).toBe(request.body === undefined ? null : 'application/json')
   return request
 }
-
-async function rejection(promise: Promise<unknown>): Promise<CountersignError> {
-  try {
-    await promise
-  } catch (e) {
-    expect(isCountersignError(e)).toBe(true)
-    return e as CountersignError
-  }
-  throw new Error('expected the call to reject')
-}
-
-/** A fetch that never answers but, like the real one, rejects when its signal aborts. */
-const hangUntilAborted = (init: RequestInit | undefined) =>
-  new Promise<Response>((_, reject) => {
-    init?.signal?.addEventListener('abort', () => reject(init.signal?.reason))
-  })
 
 const trackAnswer = {
   idempotencyKey: 'c0ffee00-0000-4000-8000-000000000001',

@@ -12,32 +12,14 @@ import type {
   ValidateResponse,
   ActionState,
 } from '@countersign/protocol'
-import { CountersignError, type CountersignErrorCode } from './errors.ts'
-import { backoffDelay, isRetryableStatus, MAX_RETRY_AFTER_MS, parseRetryAfter } from './retry.ts'
+import { segment, Transport, type TransportOptions } from './transport.ts'
 import { Webhooks } from './webhooks.ts'
 
-/** This package's version, sent in `User-Agent: countersign-node/<version>`. */
-export const VERSION = '0.1.0'
+export { VERSION } from './transport.ts'
 
-const DEFAULT_TIMEOUT_MS = 10_000
-const DEFAULT_RETRIES = 2
-
-export interface CountersignOptions {
+export interface CountersignOptions extends TransportOptions {
   /** The tenant's secret key. Sent as the HTTP Basic username; never put in an error. */
   secretKey: string
-  /**
-   * Base URL of the Server API, including `/v1`, e.g. `http://127.0.0.1:8080/v1`. A trailing
-   * slash is ignored; a URL with no path gets `/v1` appended.
-   */
-  apiUrl: string
-  /** Time allowed for each attempt, answer body included (ms). Default 10 000. */
-  timeoutMs?: number
-  /** How many times an idempotent call is repeated after a transient failure. Default 2. */
-  retries?: number
-  /** The `fetch` to use. Default: the global `fetch`, looked up at each call. */
-  fetch?: typeof fetch
-  /** Waits between retries. Default `setTimeout`; tests inject one that does not sleep. */
-  sleep?: (ms: number) => Promise<void>
   /** The webhook endpoint's signing secret (`whsec_…`), for {@link Countersign.webhooks}. */
   webhookSecret?: string
   /** How far a webhook's signed timestamp may be from the local clock, either way (s). Default 300. */
@@ -110,24 +92,6 @@ export interface DeleteAuthenticatorParams {
 /** What {@link Countersign.validateChallenge} returns: `action` and `actionCode` carry the same value. */
 export type ValidateChallengeResponse = ValidateResponse
 
-type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE'
-
-interface Call {
-  method: Method
-  /** Path below the base URL, segments already encoded. */
-  path: string
-  query?: URLSearchParams
-  body?: unknown
-  /** Whether repeating the call cannot do anything twice; only such calls are retried. */
-  idempotent: boolean
-  /** Whether the caller needs a JSON answer (false: the answer body is ignored). */
-  expectsBody: boolean
-}
-
-type Attempt =
-  | { ok: true; body: unknown }
-  | { ok: false; error: CountersignError; retryable: boolean; retryAfterMs?: number | undefined }
-
 /**
  * Server SDK for tenant backends: tracks actions, validates challenge tokens and manages
  * users and their authenticators over the Countersign Server API (secret key). Method names
@@ -150,33 +114,11 @@ export class Countersign {
    */
   readonly webhooks: Webhooks
 
-  // Private fields: the key must not show up in console.log(countersign) or JSON.stringify.
-  readonly #secretKey: string
-  readonly #authorization: string
-  readonly #baseUrl: string
-  readonly #timeoutMs: number
-  readonly #retries: number
-  readonly #fetch: typeof fetch
-  readonly #sleep: (ms: number) => Promise<void>
+  // Private: the key inside must not show up in console.log(countersign) or JSON.stringify.
+  readonly #transport: Transport
 
   constructor(options: CountersignOptions) {
-    const { secretKey, apiUrl, timeoutMs = DEFAULT_TIMEOUT_MS, retries = DEFAULT_RETRIES } = options
-    if (typeof secretKey !== 'string' || secretKey.length === 0) {
-      throw new TypeError('Countersign: secretKey is required')
-    }
-    if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) {
-      throw new TypeError('Countersign: timeoutMs must be a positive number')
-    }
-    if (!(Number.isInteger(retries) && retries >= 0)) {
-      throw new TypeError('Countersign: retries must be a non-negative integer')
-    }
-    this.#secretKey = secretKey
-    this.#authorization = `Basic ${base64(`${secretKey}:`)}`
-    this.#baseUrl = normaliseApiUrl(apiUrl)
-    this.#timeoutMs = timeoutMs
-    this.#retries = retries
-    this.#fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init))
-    this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)))
+    this.#transport = new Transport(options.secretKey, options, { client: 'Countersign', keyOption: 'secretKey' })
     this.webhooks = new Webhooks({ secret: options.webhookSecret, toleranceSeconds: options.webhookToleranceSeconds })
   }
 
@@ -195,7 +137,7 @@ export class Countersign {
    * if (state === 'CHALLENGE_REQUIRED') return { challengeToken: token }
    */
   async track({ userId, action, attributes }: TrackParams): Promise<TrackResponse> {
-    return (await this.#send({
+    return (await this.#transport.send({
       method: 'POST',
       path: `/users/${segment('userId', userId)}/actions/${segment('action', action)}`,
       body: attributes ?? {},
@@ -218,7 +160,7 @@ export class Countersign {
    * if (!result.isValid || result.state !== 'CHALLENGE_SUCCEEDED') throw new Forbidden()
    */
   async validateChallenge({ token, userId, action }: ValidateChallengeParams): Promise<ValidateChallengeResponse> {
-    const result = (await this.#send({
+    const result = (await this.#transport.send({
       method: 'POST',
       path: '/validate',
       body: { token, userId, action },
@@ -241,7 +183,7 @@ export class Countersign {
    * })
    */
   async getAction({ userId, action, idempotencyKey }: GetActionParams): Promise<ActionResponse> {
-    return (await this.#send({
+    return (await this.#transport.send({
       method: 'GET',
       path: actionPath(userId, action, idempotencyKey),
       idempotent: true,
@@ -261,7 +203,7 @@ export class Countersign {
    * })
    */
   async updateAction({ userId, action, idempotencyKey, attributes }: UpdateActionParams): Promise<ActionResponse> {
-    return (await this.#send({
+    return (await this.#transport.send({
       method: 'PATCH',
       path: actionPath(userId, action, idempotencyKey),
       body: { state: attributes.state },
@@ -286,7 +228,7 @@ export class Countersign {
     if (actionCodes !== undefined && actionCodes.length > 0) query.set('codes', actionCodes.join(','))
     if (fromDate !== undefined) query.set('fromDate', fromDate instanceof Date ? fromDate.toISOString() : fromDate)
     if (state !== undefined) query.set('state', state)
-    return (await this.#send({
+    return (await this.#transport.send({
       method: 'GET',
       path: `/users/${segment('userId', userId)}/actions`,
       query,
@@ -303,7 +245,7 @@ export class Countersign {
    * const { isEnrolled, enrolledVerificationMethods } = await countersign.getUser({ userId: 'user-42' })
    */
   async getUser({ userId }: GetUserParams): Promise<UserResponse> {
-    return (await this.#send({
+    return (await this.#transport.send({
       method: 'GET',
       path: `/users/${segment('userId', userId)}`,
       idempotent: true,
@@ -318,7 +260,7 @@ export class Countersign {
    * await countersign.updateUser({ userId: 'user-42', attributes: { email: 'ada@example.com' } })
    */
   async updateUser({ userId, attributes }: UpdateUserParams): Promise<UpdateUserResponse> {
-    return (await this.#send({
+    return (await this.#transport.send({
       method: 'PATCH',
       path: `/users/${segment('userId', userId)}`,
       body: attributes,
@@ -334,7 +276,7 @@ export class Countersign {
    * await countersign.deleteUser({ userId: 'user-42' })
    */
   async deleteUser({ userId }: DeleteUserParams): Promise<void> {
-    await this.#send({
+    await this.#transport.send({
       method: 'DELETE',
       path: `/users/${segment('userId', userId)}`,
       idempotent: true,
@@ -359,7 +301,7 @@ export class Countersign {
     if (phoneNumber !== undefined) query.set('phoneNumber', phoneNumber)
     if (limit !== undefined) query.set('limit', String(limit))
     if (lastEvaluatedUserId !== undefined) query.set('lastEvaluatedUserId', lastEvaluatedUserId)
-    return (await this.#send({
+    return (await this.#transport.send({
       method: 'GET',
       path: '/users',
       query,
@@ -376,7 +318,7 @@ export class Countersign {
    * const locked = authenticators.filter((a) => a.isLocked)
    */
   async getAuthenticators({ userId }: GetAuthenticatorsParams): Promise<Authenticator[]> {
-    return (await this.#send({
+    return (await this.#transport.send({
       method: 'GET',
       path: `/users/${segment('userId', userId)}/authenticators`,
       idempotent: true,
@@ -391,214 +333,15 @@ export class Countersign {
    * await countersign.deleteAuthenticator({ userId: 'user-42', userAuthenticatorId })
    */
   async deleteAuthenticator({ userId, userAuthenticatorId }: DeleteAuthenticatorParams): Promise<void> {
-    await this.#send({
+    await this.#transport.send({
       method: 'DELETE',
       path: `/users/${segment('userId', userId)}/authenticators/${segment('userAuthenticatorId', userAuthenticatorId)}`,
       idempotent: true,
       expectsBody: false,
     })
   }
-
-  async #send(call: Call): Promise<unknown> {
-    for (let retry = 0; ; retry++) {
-      const attempt = await this.#attempt(call)
-      if (attempt.ok) return attempt.body
-      // The attempt before may have deleted it and lost the answer: gone is what was asked.
-      if (retry > 0 && call.method === 'DELETE' && attempt.error.statusCode === 404) return undefined
-      if (!call.idempotent || !attempt.retryable || retry >= this.#retries) throw attempt.error
-      const delay = attempt.retryAfterMs ?? backoffDelay(retry)
-      if (delay > MAX_RETRY_AFTER_MS) throw attempt.error
-      await this.#sleep(delay)
-    }
-  }
-
-  async #attempt(call: Call): Promise<Attempt> {
-    const query = call.query?.toString() ?? ''
-    const url = `${this.#baseUrl}${call.path}${query === '' ? '' : `?${query}`}`
-    const headers: Record<string, string> = {
-      Authorization: this.#authorization,
-      Accept: 'application/json',
-      'User-Agent': `countersign-node/${VERSION}`,
-    }
-    const init: RequestInit = { method: call.method, headers }
-    if (call.body !== undefined) {
-      headers['Content-Type'] = 'application/json'
-      init.body = JSON.stringify(call.body)
-    }
-
-    const controller = new AbortController()
-    init.signal = controller.signal
-    const timer = setTimeout(() => controller.abort(), this.#timeoutMs)
-    let response: Response
-    let text: string
-    try {
-      // The body is read under the same timer: a server can stall after the headers too.
-      response = await untilAborted(this.#fetch(url, init), controller.signal)
-      text = await untilAborted(response.text(), controller.signal)
-    } catch (cause) {
-      const error = controller.signal.aborted
-        ? this.#error(0, 'timeout', `No answer from the Countersign API within ${this.#timeoutMs} ms`, cause)
-        : this.#error(0, 'network_error', describeNetworkError(cause), cause)
-      return { ok: false, error, retryable: true }
-    } finally {
-      clearTimeout(timer)
-    }
-
-    if (!response.ok) {
-      const { status } = response
-      const body = parseJson(text)
-      const errorCode = errorCodeOf(body) ?? fallbackErrorCode(status)
-      const description = errorDescriptionOf(body) ?? `Unexpected HTTP ${status} answer from the Countersign API`
-      return {
-        ok: false,
-        error: this.#error(status, errorCode, description),
-        retryable: isRetryableStatus(status),
-        retryAfterMs:
-          status === 429 || status === 503 ? parseRetryAfter(response.headers.get('retry-after')) : undefined,
-      }
-    }
-    if (!call.expectsBody) return { ok: true, body: undefined }
-    const body = parseJson(text)
-    if (typeof body !== 'object' || body === null) {
-      const description = `The Countersign API answered HTTP ${response.status} without the expected JSON body`
-      return { ok: false, error: this.#error(response.status, 'invalid_response', description), retryable: false }
-    }
-    return { ok: true, body }
-  }
-
-  #error(statusCode: number, errorCode: CountersignErrorCode, description: string, cause?: unknown): CountersignError {
-    return new CountersignError({ statusCode, errorCode, errorDescription: this.#redact(description), cause })
-  }
-
-  // Descriptions come from the server or from whatever `fetch` threw; neither should ever
-  // contain the key, but an error message is the last place we can make sure of it.
-  #redact(text: string): string {
-    return [this.#secretKey, this.#authorization.slice('Basic '.length)].reduce(
-      (redacted, secret) => redacted.split(secret).join('[redacted]'),
-      text,
-    )
-  }
 }
 
 function actionPath(userId: string, action: string, idempotencyKey: string): string {
   return `/users/${segment('userId', userId)}/actions/${segment('action', action)}/${segment('idempotencyKey', idempotencyKey)}`
-}
-
-/**
- * One encoded path segment. `.` and `..` are refused: the WHATWG URL parser inside `fetch`
- * resolves them (also as `%2E`), so a userId of `..` would turn
- * `DELETE /users/../authenticators/x` into `DELETE /authenticators/x`. An empty segment would
- * likewise address a different resource (`GET /users/` instead of one user).
- */
-function segment(name: string, value: string): string {
-  if (value === undefined || value === null) {
-    throw new CountersignError({ statusCode: 0, errorCode: 'invalid_argument', errorDescription: `${name} is required` })
-  }
-  const text = String(value)
-  if (text === '' || text === '.' || text === '..') {
-    throw new CountersignError({
-      statusCode: 0,
-      errorCode: 'invalid_argument',
-      errorDescription: `${name} cannot be empty, "." or ".." (not representable in a URL path)`,
-    })
-  }
-  return encodeURIComponent(text)
-}
-
-function normaliseApiUrl(apiUrl: string): string {
-  // Messages never echo apiUrl: a secret pasted into the wrong option must not reach a log.
-  let url: URL
-  try {
-    url = new URL(apiUrl)
-  } catch {
-    throw new TypeError('Countersign: apiUrl must be an absolute http(s) URL, e.g. http://127.0.0.1:8080/v1')
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new TypeError('Countersign: apiUrl must be an http(s) URL')
-  }
-  if (url.username !== '' || url.password !== '') {
-    throw new TypeError('Countersign: apiUrl must not contain credentials; pass the key as secretKey')
-  }
-  if (url.search !== '' || url.hash !== '') {
-    throw new TypeError('Countersign: apiUrl must not have a query or fragment')
-  }
-  const path = url.pathname.replace(/\/+$/, '')
-  return `${url.origin}${path === '' ? '/v1' : path}`
-}
-
-/** Settles like `promise`, or rejects as soon as `signal` aborts, whichever comes first. */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason)
-    if (signal.aborted) return onAbort()
-    signal.addEventListener('abort', onAbort, { once: true })
-    void promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
-  })
-}
-
-function parseJson(text: string): unknown {
-  if (text === '') return undefined
-  try {
-    return JSON.parse(text)
-  } catch {
-    return undefined
-  }
-}
-
-function errorCodeOf(body: unknown): string | undefined {
-  if (typeof body !== 'object' || body === null) return undefined
-  // `errorCode` is ours; `error` alone is what the hosted service's older answers carry.
-  const { errorCode, error } = body as { errorCode?: unknown; error?: unknown }
-  if (typeof errorCode === 'string' && errorCode !== '') return errorCode
-  if (typeof error === 'string' && error !== '') return error
-  return undefined
-}
-
-function errorDescriptionOf(body: unknown): string | undefined {
-  if (typeof body !== 'object' || body === null) return undefined
-  const { errorDescription } = body as { errorDescription?: unknown }
-  return typeof errorDescription === 'string' && errorDescription !== '' ? errorDescription : undefined
-}
-
-/** A code for an error answer without a Countersign error body, e.g. from a proxy. */
-function fallbackErrorCode(status: number): CountersignErrorCode {
-  switch (status) {
-    case 400:
-      return 'invalid_request'
-    case 401:
-      return 'unauthorized'
-    case 403:
-      return 'forbidden'
-    case 404:
-      return 'not_found'
-    case 409:
-      return 'conflict'
-    case 413:
-      return 'payload_too_large'
-    case 415:
-      return 'unsupported_media_type'
-    case 429:
-      return 'too_many_requests'
-    case 502:
-    case 503:
-    case 504:
-      return 'service_unavailable'
-    default:
-      return status >= 500 ? 'internal_error' : 'invalid_response'
-  }
-}
-
-function describeNetworkError(cause: unknown): string {
-  const message = cause instanceof Error ? cause.message : String(cause)
-  // undici says only "fetch failed"; the reason (ECONNREFUSED, ENOTFOUND, …) is one level down.
-  const inner = cause instanceof Error ? (cause.cause as { code?: unknown } | undefined) : undefined
-  const code = typeof inner?.code === 'string' ? `: ${inner.code}` : ''
-  return `Could not reach the Countersign API (${message}${code})`
-}
-
-function base64(text: string): string {
-  // btoa takes Latin-1 only; encode as UTF-8 first. No Buffer, so this also runs on edge runtimes.
-  let binary = ''
-  for (const byte of new TextEncoder().encode(text)) binary += String.fromCharCode(byte)
-  return btoa(binary)
 }

@@ -19,6 +19,15 @@ describe('CountersignError', () => {
     expect(new CountersignError({ statusCode: 0, errorCode: 'timeout' }).message).toBe('timeout')
   })
 
+  it('carries the server’s details, and has none by default', () => {
+    const details = { message: 'Syntax error', position: 4, line: 1, column: 5 }
+    const error = new CountersignError({ statusCode: 400, errorCode: 'invalid_rule_condition', details })
+    expect(error.details).toEqual(details)
+    expect(error.details?.column).toBe(5)
+    expect(JSON.parse(JSON.stringify(error))).toMatchObject({ errorCode: 'invalid_rule_condition', details })
+    expect(new CountersignError({ statusCode: 404, errorCode: 'not_found' }).details).toBeUndefined()
+  })
+
   it('keeps cause and brand out of JSON', () => {
     const error = new CountersignError({ statusCode: 500, errorCode: 'internal_error', cause: new Error('inner') })
     expect(JSON.parse(JSON.stringify(error))).toEqual({

@@ -1,4 +1,4 @@
-import type { ErrorCode } from '@countersign/protocol'
+import type { ConditionErrorDetails, ErrorCode } from '@countersign/protocol'
 
 /**
  * Codes this SDK raises itself, for failures that never produced a server answer (or produced
@@ -25,6 +25,14 @@ export type SdkErrorCode =
  */
 export type CountersignErrorCode = ErrorCode | SdkErrorCode | (string & {})
 
+/**
+ * Structured facts the server sends with some refusals, as it sent them. For
+ * `invalid_rule_condition`: the CEL compiler's `message`, and where the condition went wrong
+ * (`position` counts characters from 0; `line` and `column` from 1). A condition that names a
+ * value list that does not exist has only `message`.
+ */
+export type CountersignErrorDetails = Readonly<Partial<ConditionErrorDetails> & Record<string, unknown>>
+
 // Symbol.for, not a module-local symbol: two copies of this package in one process (or an
 // error crossing a realm) must still recognise each other's errors.
 const brand = Symbol.for('countersign.error')
@@ -34,12 +42,15 @@ export interface CountersignErrorInit {
   statusCode: number
   errorCode: CountersignErrorCode
   errorDescription?: string | undefined
+  /** The error body's `details`, when the server sent any. */
+  details?: CountersignErrorDetails | undefined
   cause?: unknown
 }
 
 /**
- * Every failure of a {@link Countersign} call: a server error answer, a network error, a
- * timeout, or an answer the SDK could not read. Branch on `errorCode`, not on the message.
+ * Every failure of a `Countersign` or `CountersignManagement` call: a server error answer, a
+ * network error, a timeout, or an answer the SDK could not read. Branch on `errorCode`, not on
+ * the message.
  *
  * `cause` holds the underlying error (e.g. the `TypeError` thrown by `fetch`); it is not part
  * of `message` and, like the standard `Error#cause`, is not enumerable.
@@ -60,12 +71,19 @@ export class CountersignError extends Error {
   readonly errorCode: CountersignErrorCode
   /** Human-readable description, safe to log; never contains the secret key. */
   readonly errorDescription: string | undefined
+  /**
+   * Structured facts about the refusal, for the codes that have them; `undefined` otherwise.
+   * For `invalid_rule_condition`: `message`, `position`, `line`, `column` (see
+   * {@link CountersignErrorDetails}). Never contains the key.
+   */
+  readonly details: CountersignErrorDetails | undefined
 
   constructor(init: CountersignErrorInit) {
     super(formatMessage(init), init.cause === undefined ? undefined : { cause: init.cause })
     this.statusCode = init.statusCode
     this.errorCode = init.errorCode
     this.errorDescription = init.errorDescription
+    this.details = init.details
     // A symbol key is skipped by JSON.stringify and util.inspect's default output stays tidy.
     Object.defineProperty(this, brand, { value: true })
   }

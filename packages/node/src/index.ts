@@ -1,6 +1,7 @@
-// @countersign/node: the Server API SDK for tenant backends. Runtime code here imports only
-// relative modules; everything from @countersign/protocol is a type, so no schema library
-// reaches the bundle.
+// @countersign/node: the Server API SDK for tenant backends (`Countersign`, secret key) and the
+// Management API client for operators (`CountersignManagement`, management key). Runtime code
+// here imports only relative modules; everything from @countersign/protocol is a type, so no
+// schema library reaches the bundle.
 export {
   Countersign,
   VERSION,
@@ -22,9 +23,37 @@ export {
   CountersignError,
   isCountersignError,
   type CountersignErrorCode,
+  type CountersignErrorDetails,
   type CountersignErrorInit,
   type SdkErrorCode,
 } from './errors.ts'
+export {
+  CountersignManagement,
+  type CountersignManagementOptions,
+  type ManagementTenant,
+  type ManagementApiKeys,
+  type ManagementActionConfigurations,
+  type ManagementRules,
+  type ManagementValueLists,
+  type ManagementWebhooks,
+  type ManagementUsers,
+  type ManagementActionLog,
+  type ManagementAuditLog,
+  type ApiKeySummary,
+  type ApiKeyType,
+  type ValueListSummary,
+  type WebhookEndpoint,
+  type CreatedWebhook,
+  type WebhookDelivery,
+  type ManagedUserSummary,
+  type UserPage,
+  type ActionLogPage,
+  type AuditPage,
+  type ClearPushBlockResponse,
+  type SearchUsersParams,
+  type ActionLogFilter,
+  type AuditLogParams,
+} from './management.ts'
 export { MAX_RETRY_AFTER_MS } from './retry.ts'
 export {
   DEFAULT_WEBHOOK_TOLERANCE_SECONDS,
@@ -37,10 +66,31 @@ export {
   type WebhooksOptions,
 } from './webhooks.ts'
 export type {
+  ActionConfiguration,
+  ActionLogEntry,
   ActionResponse,
   ActionState,
+  AuditEntry,
   Authenticator,
+  ConditionErrorDetails,
+  CreateActionConfigurationRequest,
+  CreateApiKeyRequest,
+  CreatedApiKey,
+  CreateRuleRequest,
+  CreateValueListRequest,
+  CreateWebhookRequest,
+  DryRunRequest,
+  DryRunResponse,
   ErrorCode,
+  ManagedTenant,
+  ManagedUser,
+  Rule,
+  UpdateActionConfigurationRequest,
+  UpdateRuleRequest,
+  UpdateTenantRequest,
+  UpdateValueListRequest,
+  UpdateWebhookRequest,
+  ValueList,
   QueryUserActionsResponse,
   QueryUsersResponse,
   TrackRequest,

@@ -11,7 +11,10 @@ const Description = StoredText.max(2000)
 const Cursor = z.string().max(512).describe('Opaque; from the previous page’s nextCursor')
 const Limit = z.coerce.number().int().min(1).max(200).default(50)
 const HttpUrl = z.url({ protocol: /^https?$/ }).max(2048)
-const Methods = z.array(VerificationMethod).max(5)
+/** Methods a challenge can be made with (DEVICE is the legacy namespace of all three; PASSKEY is not served). */
+export const ChallengeMethod = z.enum(['IN_APP', 'PUSH', 'QR_CODE'])
+export type ChallengeMethod = z.infer<typeof ChallengeMethod>
+const Methods = z.array(ChallengeMethod).max(3)
 
 /** A page of a list, newest first; `nextCursor` is absent on the last page. */
 function page<T extends z.ZodType>(item: T) {
@@ -65,6 +68,7 @@ export type UpdateTenantRequest = z.infer<typeof UpdateTenantRequest>
 // ── API keys ─────────────────────────────────────────────────────────────────────────────
 
 export const ApiKeyType = z.enum(['secret', 'management'])
+export type ApiKeyType = z.infer<typeof ApiKeyType>
 export const ApiKeySummary = z.object({
   keyId: z.string(),
   type: ApiKeyType,
@@ -72,6 +76,7 @@ export const ApiKeySummary = z.object({
   createdAt: IsoDateTime,
   revokedAt: IsoDateTime.optional(),
 })
+export type ApiKeySummary = z.infer<typeof ApiKeySummary>
 export const ApiKeyList = z.object({ items: z.array(ApiKeySummary) })
 export const CreateApiKeyRequest = z.object({ type: ApiKeyType, name: Name.optional() }).strict()
 export type CreateApiKeyRequest = z.infer<typeof CreateApiKeyRequest>
@@ -227,7 +232,9 @@ export const ValueList = z.object({
   updatedAt: IsoDateTime,
 })
 export type ValueList = z.infer<typeof ValueList>
-export const ValueListList = z.object({ items: z.array(ValueList.omit({ items: true }).extend({ itemCount: z.number().int() })) })
+export const ValueListSummary = ValueList.omit({ items: true }).extend({ itemCount: z.number().int() })
+export type ValueListSummary = z.infer<typeof ValueListSummary>
+export const ValueListList = z.object({ items: z.array(ValueListSummary) })
 export const CreateValueListRequest = z
   .object({ alias: ListAlias, name: Name, itemType: z.enum(['string', 'number']), items: ListItems.default([]) })
   .strict()
@@ -246,6 +253,7 @@ export const WebhookEndpoint = z.object({
   description: z.string().optional(),
   createdAt: IsoDateTime,
 })
+export type WebhookEndpoint = z.infer<typeof WebhookEndpoint>
 export const WebhookEndpointList = z.object({ items: z.array(WebhookEndpoint) })
 export const CreateWebhookRequest = z
   .object({ url: HttpUrl, events: z.array(WebhookEventFilter).min(1).max(20), enabled: z.boolean().optional(), description: Description.optional() })
@@ -253,6 +261,7 @@ export const CreateWebhookRequest = z
 export type CreateWebhookRequest = z.infer<typeof CreateWebhookRequest>
 /** The signing secret is in this response only. */
 export const CreatedWebhook = WebhookEndpoint.extend({ secret: z.string() })
+export type CreatedWebhook = z.infer<typeof CreatedWebhook>
 export const UpdateWebhookRequest = CreateWebhookRequest.partial().strict()
 export type UpdateWebhookRequest = z.infer<typeof UpdateWebhookRequest>
 export const WebhookParams = z.object({ webhookId: z.uuid() })
@@ -268,6 +277,7 @@ export const WebhookDelivery = z.object({
   deliveredAt: IsoDateTime.optional(),
   createdAt: IsoDateTime,
 })
+export type WebhookDelivery = z.infer<typeof WebhookDelivery>
 export const WebhookDeliveryList = z.object({ items: z.array(WebhookDelivery) })
 export const DeliveryParams = WebhookParams.extend({ eventId: z.uuid() })
 
@@ -284,7 +294,9 @@ export const ManagedUserSummary = z.object({
   createdAt: IsoDateTime,
   authenticatorCount: z.number().int(),
 })
+export type ManagedUserSummary = z.infer<typeof ManagedUserSummary>
 export const UserPage = page(ManagedUserSummary)
+export type UserPage = z.infer<typeof UserPage>
 export const ActionLogEntry = z.object({
   userId: z.string(),
   actionCode: z.string(),
@@ -324,6 +336,7 @@ export const ActionLogQuery = z.object({
 })
 export type ActionLogQuery = z.infer<typeof ActionLogQuery>
 export const ActionLogPage = page(ActionLogEntry)
+export type ActionLogPage = z.infer<typeof ActionLogPage>
 
 // ── Audit log ────────────────────────────────────────────────────────────────────────────
 
@@ -340,4 +353,10 @@ export const AuditEntry = z.object({
 })
 export type AuditEntry = z.infer<typeof AuditEntry>
 export const AuditQuery = z.object({ limit: Limit, cursor: Cursor.optional() })
+export type AuditQuery = z.infer<typeof AuditQuery>
 export const AuditPage = page(AuditEntry)
+export type AuditPage = z.infer<typeof AuditPage>
+
+/** What clearing a user's push block answers: whether there was one. */
+export const ClearPushBlockResponse = z.object({ cleared: z.boolean() })
+export type ClearPushBlockResponse = z.infer<typeof ClearPushBlockResponse>

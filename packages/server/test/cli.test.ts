@@ -45,8 +45,12 @@ describe('countersign CLI', () => {
     const configured = JSON.parse(
       (await countersign('actions', 'configure', ...t, '--action', 'authorizePayment', '--require-signed-decision', 'true', '--verification-webhook', 'https://bank.example/verify', '--json')).stdout,
     )
-    expect(configured).toMatchObject({ actionCode: 'authorizePayment', settings: { requireSignedDecision: true, verificationWebhookUrl: 'https://bank.example/verify' } })
+    expect(configured).toMatchObject({ actionCode: 'authorizePayment', requireSignedDecision: true, verificationWebhookUrl: 'https://bank.example/verify' })
+    expect(configured.ownSettings).toEqual(['requireSignedDecision', 'verificationWebhookUrl'])
     expect(configured.verificationWebhookSecret).toMatch(/^whsec_/)
+    // A second configure changes what it names and keeps the rest.
+    const merged = JSON.parse((await countersign('actions', 'configure', ...t, '--action', 'authorizePayment', '--default-outcome', 'REVIEW', '--json')).stdout)
+    expect(merged).toMatchObject({ defaultOutcome: 'REVIEW', requireSignedDecision: true, verificationWebhookUrl: 'https://bank.example/verify' })
 
     const settings = JSON.parse((await countersign('settings', ...t, 'pushMaxPerHour=20', 'numberMatching=true', '--json')).stdout)
     expect(settings).toMatchObject({ pushMaxPerHour: 20, numberMatching: true, pushMaxPending: 3 })

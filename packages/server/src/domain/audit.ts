@@ -1,6 +1,7 @@
 // The audit log: who changed what, when, from what to what. Each entry is written in the
 // transaction that makes its change, so the log cannot miss a change or record one that failed.
 import { randomUUID } from 'node:crypto'
+import { isDeepStrictEqual } from 'node:util'
 import type { AuditEntry } from '@countersign/protocol'
 import * as repo from '../storage/audit-repo.ts'
 import { inTransaction, type Db } from '../storage/database.ts'
@@ -21,7 +22,9 @@ export async function audited<T>(deps: Deps, tenantId: string, actor: Actor, cha
   const at = now(deps)
   return inTransaction(deps.db, async (tx) => {
     const { result, entry } = await change(tx)
-    if (entry) await repo.insertAudit(tx, tenantId, { auditId: randomUUID(), at, actor, event: entry.event, target: entry.target, before: entry.before, after: entry.after })
+    // A change that changed nothing (an empty PATCH) is not worth an entry.
+    const unchanged = entry && entry.before !== undefined && entry.after !== undefined && isDeepStrictEqual(entry.before, entry.after)
+    if (entry && !unchanged) await repo.insertAudit(tx, tenantId, { auditId: randomUUID(), at, actor, event: entry.event, target: entry.target, before: entry.before, after: entry.after })
     return result
   })
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { z } from 'zod'
-import { RuleOutcome, VerificationMethod } from '@countersign/protocol'
+import { ChallengeMethod, RuleOutcome } from '@countersign/protocol'
 import { issueApiKey, parseApiKey, hashesEqual, type ApiKeyType } from '../crypto/secrets.ts'
 import {
   deriveTenantKeys,
@@ -18,7 +18,7 @@ import { ApiError } from './errors.ts'
 import { loadRules, type LoadedRule, type RuleDefinition } from './rules/engine.ts'
 
 /** Methods an action may be verified with unless configured otherwise. */
-export const ALL_METHODS = ['IN_APP', 'PUSH', 'QR_CODE'] as const satisfies VerificationMethod[]
+export const ALL_METHODS = ChallengeMethod.options
 
 /** Per-tenant settings, stored as JSON on the tenant; every field has a default. */
 export const TenantSettings = z.object({
@@ -32,7 +32,7 @@ export const TenantSettings = z.object({
    */
   defaultOutcome: RuleOutcome.default('CHALLENGE'),
   /** Verification methods an action's challenge may use, unless its configuration says otherwise. */
-  verificationMethods: z.array(VerificationMethod).min(1).default([...ALL_METHODS]),
+  verificationMethods: z.array(ChallengeMethod).min(1).default([...ALL_METHODS]),
   /** Origins whose web pages may call the Client API; empty for any origin. */
   allowedOrigins: z.array(z.string().max(255)).max(50).default([]),
   /** Consecutive failed signatures that lock a credential (NIST SP 800-63B allows at most 100). */
@@ -67,7 +67,7 @@ export type TenantSettings = z.infer<typeof TenantSettings>
 /** Settings of one action code; an absent field inherits the tenant's. */
 export const ActionSettings = z.object({
   defaultOutcome: RuleOutcome.optional(),
-  verificationMethods: z.array(VerificationMethod).min(1).optional(),
+  verificationMethods: z.array(ChallengeMethod).min(1).optional(),
   requireSignedDecision: z.boolean().optional(),
   numberMatching: z.boolean().optional(),
   /** Lifetime of this action's challenges, in-app, push and QR alike (s). */
@@ -81,7 +81,7 @@ export type ActionSettings = z.infer<typeof ActionSettings>
 /** What applies to one action code: its own settings over the tenant's, and its active rules. */
 export interface EffectiveActionSettings {
   defaultOutcome: RuleOutcome
-  verificationMethods: VerificationMethod[]
+  verificationMethods: ChallengeMethod[]
   requireSignedDecision: boolean
   numberMatching: boolean
   /** The action's own challenge lifetime; null when each kind of challenge keeps the tenant's. */
@@ -108,9 +108,6 @@ export interface TenantContext {
   /** Whether the tenant has an enabled webhook endpoint (as of the cached read). */
   hasWebhooks: boolean
 }
-
-/** The challenge kinds a verification method names. */
-export type ChallengeMethod = 'IN_APP' | 'PUSH' | 'QR_CODE'
 
 /**
  * How long a challenge of this action and method lives. Refuses (403) a method the action's

@@ -10,6 +10,7 @@ import {
   ActionLogPage,
   ActionLogQuery,
   ApiKeyList,
+  ClearPushBlockResponse,
   AuditPage,
   AuditQuery,
   CreateActionConfigurationRequest,
@@ -311,7 +312,7 @@ export function managementApiRoutes(deps: Deps) {
     api.post(
       `${users}/:userId/push-block/clear`,
       {
-        schema: { ...doc('users', 'Let push requests reach a user who reported one as not theirs'), params: ManagedUserParams, response: { 200: z.object({ cleared: z.boolean() }), ...errors } },
+        schema: { ...doc('users', 'Let push requests reach a user who reported one as not theirs'), params: ManagedUserParams, response: { 200: ClearPushBlockResponse, ...errors } },
       },
       async (request) => {
         const { tenant, actor } = await operator(request)

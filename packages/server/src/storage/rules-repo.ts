@@ -1,5 +1,5 @@
 import { sql, type SQL } from 'drizzle-orm'
-import type { RuleOutcome, VerificationMethod } from '@countersign/protocol'
+import type { ChallengeMethod, RuleOutcome } from '@countersign/protocol'
 import { queryRows, textArray, type Db } from './database.ts'
 
 export interface RuleRow {
@@ -10,7 +10,7 @@ export interface RuleRow {
   isActive: boolean
   priority: number
   outcome: RuleOutcome
-  verificationMethods: VerificationMethod[] | null
+  verificationMethods: ChallengeMethod[] | null
   condition: string
   createdAt: Date
   updatedAt: Date
@@ -89,6 +89,6 @@ export async function deleteRule(db: Db, tenantId: string, actionCode: string, r
   return rows.length > 0
 }
 
-function methods(value: VerificationMethod[] | null): SQL {
+function methods(value: ChallengeMethod[] | null): SQL {
   return value === null ? sql`NULL` : textArray(value)
 }

@@ -1,6 +1,6 @@
 // Deciding an action's outcome from its rules: every active rule is evaluated, the matching
 // rule with the lowest priority number decides, and none matching means the default.
-import type { ActionState, RuleOutcome, VerificationMethod } from '@countersign/protocol'
+import type { ActionState, ChallengeMethod, RuleOutcome } from '@countersign/protocol'
 import { compileCondition, ConditionError, type CompiledCondition } from './conditions.ts'
 import { fieldDecl, type ContextJson, type Signal } from './context.ts'
 
@@ -12,7 +12,7 @@ export interface RuleDefinition {
   isActive: boolean
   priority: number
   outcome: RuleOutcome
-  verificationMethods: VerificationMethod[] | null
+  verificationMethods: ChallengeMethod[] | null
   condition: string
   createdAt: string
 }
@@ -62,7 +62,7 @@ export interface Decision {
   stateIfEnrolled: ActionState
   stateIfNotEnrolled: ActionState
   /** Methods a challenge may use: the deciding rule's, within the action's. */
-  verificationMethods: VerificationMethod[]
+  verificationMethods: ChallengeMethod[]
 }
 
 const STATE_OF: Record<RuleOutcome, ActionState> = {
@@ -79,7 +79,7 @@ const STATE_OF: Record<RuleOutcome, ActionState> = {
  */
 export function decide(
   rules: readonly LoadedRule[],
-  config: { defaultOutcome: RuleOutcome; verificationMethods: VerificationMethod[] },
+  config: { defaultOutcome: RuleOutcome; verificationMethods: ChallengeMethod[] },
   context: ContextJson,
   lists: ReadonlyMap<string, readonly (string | number)[]>,
 ): Decision {
