@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { compileCondition, CONDITION_LIMITS, ConditionError } from './conditions.ts'
 import { completeContext, CONTEXT_OBJECTS, NOW_FIELD, type ContextJson } from './context.ts'
@@ -131,5 +132,31 @@ describe('decide', () => {
     const decision = decide(rules, config, context(), noLists)
     expect(decision.outcome).toBe('ALLOW')
     expect(decision.results[0]!.error).toBeTruthy()
+  })
+})
+
+describe('any text as a condition', () => {
+  const tokens = fc.constantFrom(
+    'action', 'user', 'ip', 'velocity', 'travel', 'device', 'now', '.', 'custom', 'amount', 'code', 'isNew', 'actions1h',
+    '(', ')', '[', ']', '{', '}', ',', ':', '?', '!', '-', '+', '*', '/', '%', '==', '!=', '<', '>=', '&&', '||', ' in ',
+    '1', '1.5', '-0', '9223372036854775807', '"x"', "'y'", 'true', 'null', 'b"z"', 'size', 'has', 'exists', 'all', 'map',
+    'filter', 'list', "list('a')", 'inCidr', 'contains', 'matches', "'[a-'", 'timestamp', 'duration', "'1h'", 'x', ' ', '\n', '\\', '`', '\u0000',
+  )
+
+  it('either compiles or is refused with a ConditionError, and a compiled one never throws when evaluated', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ maxLength: 80 }), fc.array(tokens, { maxLength: 25 }).map((t) => t.join(''))), (text) => {
+        let compiled
+        try {
+          compiled = compileCondition(text)
+        } catch (error) {
+          expect(error).toBeInstanceOf(ConditionError)
+          return
+        }
+        const result = compiled.evaluate(context({ action: { custom: { amount: 3 } } }), new Map([['a', ['x']]]))
+        expect(typeof result.matched).toBe('boolean')
+      }),
+      { numRuns: 3000 },
+    )
   })
 })

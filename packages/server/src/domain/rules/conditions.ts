@@ -120,7 +120,13 @@ export function compileCondition(text: string): CompiledCondition {
   const hit = compiled.get(text)
   if (hit) return hit
   if (text.length > CONDITION_LIMITS.maxLength) throw conditionError(text, `a condition has at most ${CONDITION_LIMITS.maxLength} characters`)
-  const checked = checker.check(text)
+  let checked: ReturnType<typeof checker.check>
+  try {
+    checked = checker.check(text)
+  } catch (error) {
+    // The checker reports problems in its result; should it throw instead, that is still the condition's fault.
+    throw conditionError(text, firstLine(error instanceof Error ? error.message : String(error)))
+  }
   if (!checked.valid) {
     const error = checked.error as (Error & { node?: { pos?: number } }) | undefined
     throw conditionError(text, firstLine(error?.message ?? 'invalid condition'), error?.node?.pos)
@@ -134,7 +140,12 @@ export function compileCondition(text: string): CompiledCondition {
     throw conditionError(text, firstLine(error instanceof Error ? error.message : String(error)))
   }
   const facts = inspect(parsed.expr, text, parsed.sourceInfo?.positions ?? {})
-  const run = plan(evaluator, parsed)
+  let run: ReturnType<typeof plan>
+  try {
+    run = plan(evaluator, parsed)
+  } catch (error) {
+    throw conditionError(text, firstLine(error instanceof Error ? error.message : String(error)))
+  }
   const condition: CompiledCondition = {
     ...facts,
     evaluate(context, lists) {
