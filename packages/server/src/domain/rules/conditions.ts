@@ -140,12 +140,7 @@ export function compileCondition(text: string): CompiledCondition {
     throw conditionError(text, firstLine(error instanceof Error ? error.message : String(error)))
   }
   const facts = inspect(parsed.expr, text, parsed.sourceInfo?.positions ?? {})
-  let run: ReturnType<typeof plan>
-  try {
-    run = plan(evaluator, parsed)
-  } catch (error) {
-    throw conditionError(text, firstLine(error instanceof Error ? error.message : String(error)))
-  }
+  const run = planned(text, parsed)
   const condition: CompiledCondition = {
     ...facts,
     evaluate(context, lists) {
@@ -165,6 +160,15 @@ export function compileCondition(text: string): CompiledCondition {
   if (compiled.size > 5000) compiled.clear()
   compiled.set(text, condition)
   return condition
+}
+
+/** The evaluation plan; planning a condition that cannot run is the condition's fault. */
+function planned(text: string, parsed: ReturnType<typeof parse>) {
+  try {
+    return plan(evaluator, parsed)
+  } catch (error) {
+    throw conditionError(text, firstLine(error instanceof Error ? error.message : String(error)))
+  }
 }
 
 /** Walks the syntax tree: what the condition reads, which lists it names, and its loop shape. */

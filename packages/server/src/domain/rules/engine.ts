@@ -1,21 +1,12 @@
 // Deciding an action's outcome from its rules: every active rule is evaluated, the matching
 // rule with the lowest priority number decides, and none matching means the default.
 import type { ActionState, ChallengeMethod, RuleOutcome } from '@countersign/protocol'
+import type { RuleRow } from '../../storage/rules-repo.ts'
 import { compileCondition, ConditionError, type CompiledCondition } from './conditions.ts'
 import { fieldDecl, type ContextJson, type Signal } from './context.ts'
 
-export interface RuleDefinition {
-  ruleId: string
-  actionCode: string
-  name: string
-  description: string | null
-  isActive: boolean
-  priority: number
-  outcome: RuleOutcome
-  verificationMethods: ChallengeMethod[] | null
-  condition: string
-  createdAt: string
-}
+/** A stored rule as the tenant cache reads it (timestamps as ISO text). */
+export type RuleDefinition = Omit<RuleRow, 'createdAt' | 'updatedAt'> & { createdAt: string }
 
 export interface LoadedRule extends RuleDefinition {
   /** Null when a stored condition no longer compiles; the rule then fails every evaluation. */
