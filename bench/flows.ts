@@ -1,19 +1,24 @@
 // Complete verification flows per second, end to end over HTTP:
 //   in-app: track (secret key) → challenge (Bearer) → verify (Bearer, P-256 signature) → validate;
 //   push:   track → push (Bearer) → sign, pending, answer (the phone: tenant ID, P-256 key)
-//           → verify (Bearer, the new token) → validate.
+//           → verify (Bearer, the new token) → validate;
+// and track alone, on an action without rules (track), with five (track-rules) or both in one
+// window (track-paired), to show what rules cost.
 // The server runs as its own process on PostgreSQL and/or PGlite; see bench/README.md.
 //
 //   npm run bench -- --db postgres --duration 30
 //   npm run bench -- --flow both
+//   npm run bench -- --db postgres --flow tracks
+//   npm run bench -- --db postgres --flow track-paired
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
-import { CountersignApi, FLOW_KINDS, newDevice, type BenchUser, type FlowKind } from './lib/countersign.ts'
+import { CountersignApi, FLOW_CALLS, FLOW_KINDS, isTrackFlow, newBenchUser, type BenchUser, type FlowKind } from './lib/countersign.ts'
 import { enrollAll, runLoad, type LoadResult } from './lib/load.ts'
 import { analyzeDatabase, recreateDatabase, redactUrl } from './lib/postgres.ts'
 import { CpuMeter, RssSampler } from './lib/proc.ts'
+import { ACTIONS_PER_HOUR_LIMIT, BENCH_RULES, describeSetup, setUpTrackFlow } from './lib/rule-set.ts'
 import {
   errorRate,
   fileStamp,
@@ -36,12 +41,25 @@ const ENROLL_PARALLEL = 16
 /** PGlite is one connection inside the server process: more concurrency only queues. */
 const DEFAULT_CONCURRENCY: Record<DatabaseKind, number> = { postgres: 32, pglite: 8 }
 /**
+ * The track flows measure what rules add to one call, so by default one track at a time: on a
+ * saturated machine a track's latency is mostly waiting behind others (concurrency ÷
+ * throughput), which would multiply the rules' cost by the queue. `--concurrency` raises it to
+ * measure throughput instead.
+ */
+const TRACK_CONCURRENCY = 1
+/**
  * Push-bombing limits of the push run's tenant, the highest TenantSettings allows (defaults 3
  * and 10). Users also take turns (ExclusiveUsers), so a user has one push in flight at a time,
  * and the load ends before any user reaches the hourly limit: `--users` × 1000 push flows per
  * database, warm-up included (each database starts empty).
  */
 const PUSH_LIMITS = { pushMaxPending: 20, pushMaxPerHour: 1000 } as const
+/** What `--flow` names beyond single flows. */
+const FLOW_GROUPS: Record<string, readonly FlowKind[]> = {
+  both: ['in-app', 'push'],
+  tracks: ['track', 'track-rules'],
+  all: FLOW_KINDS,
+}
 
 interface Options {
   databases: DatabaseKind[]
@@ -60,12 +78,16 @@ interface Options {
 
 const USAGE = `Usage: npm run bench -- [options]
   --db postgres|pglite|both   databases to run against (default both)
-  --flow in-app|push|both     flows to measure, each on its own fresh database (default in-app)
+  --flow <flow>               flows to measure, each on its own fresh database (default in-app):
+                              in-app, push, track, track-rules, track-paired; both (in-app
+                              and push), tracks (track and track-rules), all
   --duration <s>              measured seconds per database and flow (default 15)
   --warmup <s>                unmeasured seconds before that (default 3)
-  --concurrency <n>           concurrent flows (default 32 on postgres, 8 on pglite)
-  --users <n>                 enrolled users, one device each (default 200; for push at least
-                              --concurrency: a push user is in one flow at a time)
+  --concurrency <n>           concurrent flows (default 32 on postgres, 8 on pglite; 1 for the
+                              track flows)
+  --users <n>                 enrolled users, one device each (default 200; for push and the
+                              track flows at least --concurrency: such a user is in one flow
+                              at a time)
   --max-flows <n>             also stop after this many measured flows (default: no limit)
   --database-url <url>        PostgreSQL database to drop and recreate
                               (default postgres://postgres@127.0.0.1:5432/countersign_bench)
@@ -95,14 +117,17 @@ function parseOptions(argv: string[]): Options {
     process.exit(0)
   }
   if (!['postgres', 'pglite', 'both'].includes(values.db)) throw new UsageError(`--db must be postgres, pglite or both (got "${values.db}")`)
-  if (![...FLOW_KINDS, 'both'].includes(values.flow)) throw new UsageError(`--flow must be in-app, push or both (got "${values.flow}")`)
+  const flows: FlowKind[] | undefined = (FLOW_KINDS as string[]).includes(values.flow) ? [values.flow as FlowKind] : FLOW_GROUPS[values.flow]?.slice()
+  if (!flows) throw new UsageError(`--flow must be one of ${[...FLOW_KINDS, ...Object.keys(FLOW_GROUPS)].join(', ')} (got "${values.flow}")`)
   const databases: DatabaseKind[] = values.db === 'both' ? ['postgres', 'pglite'] : [values.db as DatabaseKind]
-  const flows: FlowKind[] = values.flow === 'both' ? [...FLOW_KINDS] : [values.flow as FlowKind]
   const concurrency = values.concurrency === undefined ? undefined : positiveInteger('--concurrency', values.concurrency)
   const users = positiveInteger('--users', values.users)
-  if (flows.includes('push')) {
-    const most = Math.max(...databases.map((kind) => concurrency ?? DEFAULT_CONCURRENCY[kind]))
-    if (users < most) throw new UsageError(`--users must be at least the concurrency (${most}) for the push flow: a push user is in one flow at a time`)
+  // Push and track users take turns (ExclusiveUsers): a user is in one flow at a time.
+  const mostConcurrent = (flow: FlowKind) => Math.max(...databases.map((kind) => concurrency ?? defaultConcurrency(kind, flow)))
+  const short = flows.filter((flow) => flow !== 'in-app' && users < mostConcurrent(flow))
+  if (short.length > 0) {
+    const most = Math.max(...short.map(mostConcurrent))
+    throw new UsageError(`--users must be at least the concurrency (${most}) for ${short.join(', ')}: a user of these flows is in one flow at a time`)
   }
   return {
     databases,
@@ -154,7 +179,7 @@ async function prepareStorage(kind: DatabaseKind, options: Options): Promise<Sto
 
 /** One flow on one database: fresh storage → tenant → server → enrolled users → load → results. */
 async function benchRun(kind: DatabaseKind, flow: FlowKind, options: Options, stamp: string, signal: AbortSignal): Promise<DatabaseResult> {
-  const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY[kind]
+  const concurrency = options.concurrency ?? defaultConcurrency(kind, flow)
   const label = `${kind} ${flow}`
   process.stderr.write(`\n[${label}] preparing ${kind === 'postgres' ? redactUrl(options.databaseUrl) : 'a fresh PGlite directory'}\n`)
   const storage = await prepareStorage(kind, options)
@@ -174,9 +199,13 @@ async function benchRun(kind: DatabaseKind, flow: FlowKind, options: Options, st
     server = await ServerProcess.start(env, { nodeArgs, logPath, ready: () => client.readiness() })
     process.stderr.write(`[${label}] server pid ${server.pid} at ${tenant.apiUrl}; enrolling ${options.users} users\n`)
 
-    const users: BenchUser[] = Array.from({ length: options.users }, (_, i) => ({ userId: `bench-user-${i}`, device: newDevice() }))
+    const users: BenchUser[] = Array.from({ length: options.users }, (_, i) => newBenchUser(i))
     await enrollAll(client, users, flow, ENROLL_PARALLEL, signal)
-    const pool: UserPool = flow === 'push' ? new ExclusiveUsers(users, PUSH_LIMITS.pushMaxPerHour) : new SharedUsers(users)
+    if (isTrackFlow(flow)) {
+      process.stderr.write(`[${label}] configuring ${describeSetup(flow)}\n`)
+      await setUpTrackFlow(tenant, client, flow)
+    }
+    const pool = userPool(flow, users)
     if (kind === 'postgres' && !options.skipAnalyze) {
       // PGlite cannot be reached from here while the server holds it (and has no autovacuum).
       process.stderr.write(`[${label}] ANALYZE (planner statistics, as on a live database)\n`)
@@ -236,6 +265,34 @@ async function benchRun(kind: DatabaseKind, flow: FlowKind, options: Options, st
   }
 }
 
+function defaultConcurrency(kind: DatabaseKind, flow: FlowKind): number {
+  return isTrackFlow(flow) ? TRACK_CONCURRENCY : DEFAULT_CONCURRENCY[kind]
+}
+
+/**
+ * Who takes the next flow. In-app: anyone, at random. Push: users in turn, within the tenant's
+ * hourly push limit. Track: users in turn too, so every user's history grows alike, and never
+ * beyond the velocity rule's limit, which would turn tracks into BLOCKs; every track flow
+ * shares the pattern, so they compare.
+ */
+function userPool(flow: FlowKind, users: BenchUser[]): UserPool {
+  switch (flow) {
+    case 'in-app':
+      return new SharedUsers(users)
+    case 'push':
+      return new ExclusiveUsers(users, PUSH_LIMITS.pushMaxPerHour)
+    case 'track':
+    case 'track-rules':
+    case 'track-paired':
+      // A paired flow is two of the user's actions.
+      return new ExclusiveUsers(users, Math.floor(ACTIONS_PER_HOUR_LIMIT / FLOW_CALLS[flow].length), 'the rule set allows per user and hour (velocity.actions1h)')
+    default: {
+      const unknown: never = flow
+      throw new Error(`no flow ${String(unknown)}`)
+    }
+  }
+}
+
 function round1(value: number): number {
   return Math.round(value * 10) / 10
 }
@@ -263,6 +320,8 @@ async function main(): Promise<number> {
           users: options.users,
           // What the run set on its tenant; null: the defaults.
           tenantSettings: flow === 'push' ? PUSH_LIMITS : null,
+          // The active rules of the tracked action; null: none.
+          rules: flow === 'track-rules' || flow === 'track-paired' ? BENCH_RULES : null,
           warmupSeconds: options.warmupSeconds,
           durationSeconds: options.durationSeconds,
           maxFlows: Number.isFinite(options.maxFlows) ? options.maxFlows : null,

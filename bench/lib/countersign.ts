@@ -15,12 +15,65 @@ export const FLOW_CALLS = {
    * challenge, answer (phone) → poll for the token (browser).
    */
   push: ['track', 'push', 'sign', 'pending', 'answer', 'verify', 'validate'],
+  /**
+   * Track alone, as the tenant backend calls it before every payment, with the signals rules
+   * read (IP address, device ID, amount, payee); the action has no rules.
+   */
+  track: ['track'],
+  /** The same tracks on an action with five active rules (see rule-set.ts). */
+  'track-rules': ['track'],
+  /**
+   * Both in one window, so whatever else the machine does falls on both alike: a track on an
+   * action without rules and one on an action with the five, in random order.
+   */
+  'track-paired': ['track', 'track-rules'],
 } as const
 export type FlowKind = keyof typeof FLOW_CALLS
 export type Call = (typeof FLOW_CALLS)[FlowKind][number]
 export const FLOW_KINDS = Object.keys(FLOW_CALLS) as FlowKind[]
 
-const ACTION = 'authorizePayment'
+/** The action every flow tracks; in the track-rules and track-paired flows it has the rules. */
+export const ACTION = 'authorizePayment'
+/** The track-paired flow's action without rules. */
+export const PLAIN_ACTION = 'authorizeTransfer'
+
+/** The flows that track only. */
+export const TRACK_FLOWS = ['track', 'track-rules', 'track-paired'] as const satisfies readonly FlowKind[]
+export type TrackFlow = (typeof TRACK_FLOWS)[number]
+export function isTrackFlow(flow: FlowKind): flow is TrackFlow {
+  return (TRACK_FLOWS as readonly FlowKind[]).includes(flow)
+}
+
+/** Which credential a flow's users enroll: the phone of a push flow, the device app otherwise. */
+const CREDENTIAL_OF: Record<FlowKind, 'in-app' | 'push'> = { 'in-app': 'in-app', push: 'push', track: 'in-app', 'track-rules': 'in-app', 'track-paired': 'in-app' }
+
+/**
+ * Public addresses the users connect from: well-known resolvers and root servers, located by
+ * the server's bundled country database in the US, AU, DE, NL, KR, JP, BR, CA, TW and CY —
+ * never in a country the rule set blocks (rule-set.ts).
+ */
+const PUBLIC_ADDRESSES = [
+  '8.8.8.8',
+  '1.1.1.1',
+  '9.9.9.9',
+  '208.67.222.222',
+  '84.200.69.80',
+  '80.80.80.80',
+  '168.126.63.1',
+  '202.12.27.33',
+  '200.221.11.100',
+  '76.76.2.0',
+  '101.101.101.101',
+  '94.140.14.14',
+  '193.0.14.129',
+  '139.130.4.5',
+  '195.46.39.39',
+  '64.6.64.6',
+] as const
+/** Addresses per user: few enough that no user reaches the rule set's distinct-IP limit. */
+const ADDRESSES_PER_USER = 3
+/** Payees the users pay; none is on the rule set's blocked list. */
+const PAYEES = ['ACME Ltd', 'Kiwi Power', 'City Council', 'Harbour Dental', 'Green Grocer', 'Northern Rail'] as const
 
 /** A failed call or a failed assertion; `key` groups errors in the report (e.g. "verify 409 challenge_consumed"). */
 export class FlowError extends Error {
@@ -60,6 +113,44 @@ function signDer(privateKey: KeyObject, message: string): string {
 export interface BenchUser {
   userId: string
   device: Device
+  /** The device ID the app sends with track. */
+  deviceId: string
+  /** The user's few public IP addresses, one of which each track comes from. */
+  addresses: readonly string[]
+}
+
+/**
+ * The `index`th benchmark user with a new device key and a few addresses of its own.
+ * @example const users = Array.from({ length: 200 }, (_, i) => newBenchUser(i))
+ */
+export function newBenchUser(index: number): BenchUser {
+  const first = (index * ADDRESSES_PER_USER) % PUBLIC_ADDRESSES.length
+  return {
+    userId: `bench-user-${index}`,
+    device: newDevice(),
+    deviceId: `bench-device-${index}`,
+    addresses: Array.from({ length: ADDRESSES_PER_USER }, (_, i) => PUBLIC_ADDRESSES[(first + i) % PUBLIC_ADDRESSES.length]!),
+  }
+}
+
+/** A payment as the tenant backend tracks it: where from, on which device, how much, to whom. */
+export interface Payment {
+  ipAddress: string
+  deviceId: string
+  amount: number
+  payee: string
+  currency: string
+}
+
+/** A payment of `amount` by `user` from one of its addresses to one of the usual payees. */
+export function paymentBy(user: BenchUser, amount: number): Payment {
+  return {
+    ipAddress: user.addresses[Math.floor(Math.random() * user.addresses.length)]!,
+    deviceId: user.deviceId,
+    amount,
+    payee: PAYEES[Math.floor(Math.random() * PAYEES.length)]!,
+    currency: 'NZD',
+  }
 }
 
 /** Called after every completed HTTP call, successful or not. */
@@ -85,15 +176,16 @@ export class CountersignApi {
 
   /**
    * Enrolls `user.device` as the user's credential for `flow` (the enrollment flow of the
-   * brief). A push credential gets no push token, so no push service is ever contacted: the
-   * phone finds its challenge by fetching it, as it does when a notification is lost.
+   * brief): a push credential for the push flow, an in-app one for the others. A push
+   * credential gets no push token, so no push service is ever contacted: the phone finds its
+   * challenge by fetching it, as it does when a notification is lost.
    */
   async enroll(user: BenchUser, flow: FlowKind): Promise<void> {
     const tracked = await this.#http.post(`users/${user.userId}/actions/addAuthenticator`, this.#secretAuth, {
       scope: 'add:authenticators',
     })
     const token = expectString(tracked, 'token', 'enroll')
-    const added = await this.#http.post(`client/user-authenticators/${flow}`, `Bearer ${token}`, {
+    const added = await this.#http.post(`client/user-authenticators/${CREDENTIAL_OF[flow]}`, `Bearer ${token}`, {
       publicKey: user.device.publicKey,
       deviceName: 'bench',
       devicePlatform: 'android',
@@ -106,7 +198,7 @@ export class CountersignApi {
    * enrolled) → fetch a challenge → sign and verify it → validate the new token once.
    */
   async inAppFlow(user: BenchUser, amount: number, observe: CallObserver): Promise<void> {
-    const bearer = await this.#track(user, amount, observe)
+    const bearer = await this.#track(user, { custom: { amount } }, observe)
 
     const challenge = await this.#timed('challenge', observe, () => this.#http.post('client/challenge', bearer, {}))
     const challengeId = expectString(challenge, 'challengeId', 'challenge')
@@ -131,7 +223,7 @@ export class CountersignApi {
    * nonce would replace the first, and the phone is shown only its newest challenge.
    */
   async pushFlow(user: BenchUser, amount: number, observe: CallObserver): Promise<void> {
-    const bearer = await this.#track(user, amount, observe)
+    const bearer = await this.#track(user, { custom: { amount } }, observe)
 
     const started = await this.#timed('push', observe, () => this.#http.post('client/challenge/push', bearer, {}))
     const challengeId = expectString(started, 'challengeId', 'push')
@@ -178,21 +270,58 @@ export class CountersignApi {
     await this.#validate(user, token, observe)
   }
 
+  /**
+   * One track of `payment` and nothing else, as the tenant backend makes it before a payment,
+   * with everything a rule may read: address, device ID, `custom.amount` and the transaction.
+   * The user is enrolled, and no BLOCK or REVIEW rule of the benchmark's matches these
+   * payments, so the answer must be CHALLENGE_REQUIRED with or without rules: both flows do
+   * the same work but for the rules.
+   */
+  async trackFlow(user: BenchUser, payment: Payment, observe: CallObserver): Promise<void> {
+    await this.#track(user, trackRequest(payment), observe)
+  }
+
+  /**
+   * The same payment tracked twice, on the action without rules (call `track`) and on the one
+   * with them (call `track-rules`), in random order so that neither is always the one that
+   * finds the caches warm.
+   */
+  async pairedTrackFlow(user: BenchUser, payment: Payment, observe: CallObserver): Promise<void> {
+    const plain = () => this.#track(user, trackRequest(payment), observe, { call: 'track', action: PLAIN_ACTION })
+    const ruled = () => this.#track(user, trackRequest(payment), observe, { call: 'track-rules', action: ACTION })
+    const [first, second] = Math.random() < 0.5 ? [plain, ruled] : [ruled, plain]
+    await first()
+    await second()
+  }
+
+  /**
+   * Tracks `payment` for `userId` outside the measurement (the rule set's self-check) and
+   * returns the state and the IDs of the rules that matched.
+   */
+  async trackOnce(userId: string, payment: Payment): Promise<{ state: string; ruleIds: string[] }> {
+    const tracked = await this.#http.post(`users/${userId}/actions/${ACTION}`, this.#secretAuth, trackRequest(payment))
+    const state = tracked.body?.state
+    const ruleIds = tracked.body?.ruleIds
+    if (tracked.status !== 200 || typeof state !== 'string') throw new FlowError('track', describe('track', tracked))
+    return { state, ruleIds: Array.isArray(ruleIds) ? ruleIds.map(String) : [] }
+  }
+
   close(): void {
     this.#http.close()
   }
 
-  /** Tracks a payment; returns the Bearer authorization of its token. */
-  async #track(user: BenchUser, amount: number, observe: CallObserver): Promise<string> {
-    const tracked = await this.#timed('track', observe, () =>
-      this.#http.post(`users/${user.userId}/actions/${ACTION}`, this.#secretAuth, { custom: { amount } }),
-    )
-    if (tracked.status !== 200) throw new FlowError('track', describe('track', tracked))
+  /**
+   * Tracks a payment with request `body` (by default as call `track` of ACTION); returns the
+   * Bearer authorization of its token.
+   */
+  async #track(user: BenchUser, body: object, observe: CallObserver, { call = 'track', action = ACTION }: { call?: Call; action?: string } = {}): Promise<string> {
+    const tracked = await this.#timed(call, observe, () => this.#http.post(`users/${user.userId}/actions/${action}`, this.#secretAuth, body))
+    if (tracked.status !== 200) throw new FlowError(call, describe(call, tracked))
     // An enrolled user paying must be challenged; ALLOW here would measure a shorter flow.
     if (tracked.body?.state !== 'CHALLENGE_REQUIRED') {
-      throw new FlowError('track', `track 200 state=${String(tracked.body?.state)}`)
+      throw new FlowError(call, `${call} 200 state=${String(tracked.body?.state)}`)
     }
-    return `Bearer ${expectString(tracked, 'token', 'track')}`
+    return `Bearer ${expectString(tracked, 'token', call)}`
   }
 
   /** The backend validates the new token once, for this user and action. */
@@ -218,6 +347,16 @@ export class CountersignApi {
       if (error instanceof NetworkError) throw new FlowError(call, `${call} network ${error.code}`)
       throw error
     }
+  }
+}
+
+/** The track request of a payment: `custom.amount` and the transaction's display fields. */
+function trackRequest(payment: Payment) {
+  return {
+    ipAddress: payment.ipAddress,
+    deviceId: payment.deviceId,
+    custom: { amount: payment.amount },
+    transaction: { payee: payment.payee, amount: payment.amount, currency: payment.currency },
   }
 }
 

@@ -2,7 +2,7 @@
 // its next flow when the last one ends, as a pool of busy apps would). Only what completes
 // inside the measured window counts, so the warm-up (JIT, connection pools, caches) and the
 // tail of flows still in flight when the window closes do not skew the rate.
-import { FLOW_CALLS, FlowError, type BenchUser, type Call, type CountersignApi, type FlowKind } from './countersign.ts'
+import { FLOW_CALLS, FlowError, paymentBy, type BenchUser, type Call, type CallObserver, type CountersignApi, type FlowKind } from './countersign.ts'
 import type { UserPool } from './user-pool.ts'
 
 export interface LoadOptions {
@@ -99,17 +99,17 @@ export async function runLoad(api: CountersignApi, users: UserPool, options: Loa
   options.signal.addEventListener('abort', stop, { once: true })
   const progress = startProgress(options.label, recorder)
 
-  const flow = options.flow === 'push' ? api.pushFlow.bind(api) : api.inAppFlow.bind(api)
+  const flow = flowOf(api, options.flow)
   const worker = async () => {
     while (recorder.phase !== 'done') {
       const user = users.take()
       if (user === undefined) {
-        recorder.endedEarly ??= 'every user has had as many flows as the server allows per user and hour'
+        recorder.endedEarly ??= `every user has had as many flows as ${users.limit ?? 'allowed'}`
         stop()
         break
       }
       try {
-        await flow(user, randomAmount(), (call, ms, ok) => recorder.call(call, ms, ok))
+        await flow(user, (call, ms, ok) => recorder.call(call, ms, ok))
         recorder.flowDone()
         if (recorder.flows >= options.maxFlows) closeWindow()
       } catch (error) {
@@ -186,6 +186,25 @@ export async function enrollAll(api: CountersignApi, users: BenchUser[], flow: F
   }
   await Promise.all(Array.from({ length: Math.min(parallel, users.length) }, worker))
   report()
+}
+
+/** One flow of `kind` for a user, each with a payment of its own. */
+function flowOf(api: CountersignApi, kind: FlowKind): (user: BenchUser, observe: CallObserver) => Promise<void> {
+  switch (kind) {
+    case 'in-app':
+      return (user, observe) => api.inAppFlow(user, randomAmount(), observe)
+    case 'push':
+      return (user, observe) => api.pushFlow(user, randomAmount(), observe)
+    case 'track':
+    case 'track-rules':
+      return (user, observe) => api.trackFlow(user, paymentBy(user, randomAmount()), observe)
+    case 'track-paired':
+      return (user, observe) => api.pairedTrackFlow(user, paymentBy(user, randomAmount()), observe)
+    default: {
+      const unknown: never = kind
+      throw new Error(`no flow ${String(unknown)}`)
+    }
+  }
 }
 
 /** A payment amount, so each track carries custom data as a real integration's would. */

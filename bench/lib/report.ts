@@ -3,7 +3,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { FLOW_CALLS, type Call, type FlowKind } from './countersign.ts'
+import { FLOW_CALLS, isTrackFlow, type Call, type FlowKind } from './countersign.ts'
 import type { CpuBreakdown } from './proc.ts'
 
 /** Other processes using this much of a core during the window make the numbers suspect. */
@@ -73,10 +73,14 @@ export function runName(flow: FlowKind, database: DatabaseResult['database']): s
   return flow === 'in-app' ? `flows-${database}` : `flows-${flow}-${database}`
 }
 
-/** The stdout table of one flow: one row per database, a latency column per call of the flow. */
+/**
+ * The stdout table of one flow: one row per database, a latency column per call of the flow
+ * (p50 and p99; p50, p95 and p99 for the track flows).
+ */
 export function formatTable(flow: FlowKind, results: DatabaseResult[]): string {
-  const calls = FLOW_CALLS[flow]
-  const header = ['database', 'conc', 'flows/s', 'calls/s', ...calls.map((call) => `${call} p50/p99 ms`), 'errors', 'server CPU', 'max RSS']
+  const calls: readonly Call[] = FLOW_CALLS[flow]
+  const percentiles = isTrackFlow(flow) ? (['p50', 'p95', 'p99'] as const) : (['p50', 'p99'] as const)
+  const header = ['database', 'conc', 'flows/s', 'calls/s', ...calls.map((call) => `${call} ${percentiles.join('/')} ms`), 'errors', 'server CPU', 'max RSS']
   const rows = results.map((r) => [
     r.database,
     String(r.concurrency),
@@ -84,7 +88,7 @@ export function formatTable(flow: FlowKind, results: DatabaseResult[]): string {
     r.callsPerSecond.toFixed(0),
     ...calls.map((call) => {
       const latency = r.latencyMs[call]
-      return latency ? `${latency.p50.toFixed(1)} / ${latency.p99.toFixed(1)}` : '-'
+      return latency ? percentiles.map((p) => latency[p].toFixed(1)).join(' / ') : '-'
     }),
     r.erroredFlows === 0 ? '0' : `${r.erroredFlows} (${(errorRate(r) * 100).toFixed(2)}%)`,
     `${r.cpuPercent.server.toFixed(0)}%`,
@@ -115,7 +119,63 @@ export function formatNotes(results: DatabaseResult[]): string {
     if (r.warmup.erroredFlows > 0) lines.push(`  warm-up: ${r.warmup.erroredFlows} errored flows (not counted above)`)
     if (r.endedEarly) lines.push(`  the window closed after ${r.measuredSeconds.toFixed(1)} s: ${r.endedEarly}`)
   }
+  for (const database of ['postgres', 'pglite'] as const) {
+    const without = results.find((r) => r.database === database && r.flow === 'track')
+    const withRules = results.find((r) => r.database === database && r.flow === 'track-rules')
+    if (without && withRules) lines.push(...formatRulesCost(without, withRules))
+  }
+  for (const paired of results.filter((r) => r.flow === 'track-paired')) lines.push(...formatPairedRulesCost(paired))
   return lines.join('\n')
+}
+
+const signed = (value: number, digits: number) => `${value >= 0 ? '+' : '−'}${Math.abs(value).toFixed(digits)}`
+
+/** "p50 2.10 → 3.05 ms (+0.95), p95 …, p99 …": each percentile without rules, with them, and the difference. */
+function latencyChange(a: LatencySummary, b: LatencySummary): string {
+  return (['p50', 'p95', 'p99'] as const).map((p) => `${p} ${a[p].toFixed(2)} → ${b[p].toFixed(2)} ms (${signed(b[p] - a[p], 2)})`).join(', ')
+}
+
+/**
+ * What the rules cost, from one track-paired run: the `track-rules` calls' latency against the
+ * `track` calls' of the same window. Both saw the same machine, so this difference stands
+ * when other work comes and goes; the CPU cannot be told apart, so there is none.
+ */
+export function formatPairedRulesCost(r: DatabaseResult): string[] {
+  const a = r.latencyMs.track
+  const b = r.latencyMs['track-rules']
+  if (!a || !b || a.count === 0 || b.count === 0) return [`${r.database} rules cost (track-paired): no successful tracks to compare`]
+  return [
+    `${r.database} rules cost (track-paired, ${a.count} + ${b.count} tracks interleaved at concurrency ${r.concurrency}):`,
+    `  track latency ${latencyChange(a, b)}`,
+    ...(r.concurrency > 1 ? ['  (tracks overlap, so latency includes waiting for the cores)'] : []),
+  ]
+}
+
+/**
+ * What the rules cost on one database: the track latency of the track-rules run against the
+ * track run's, and the CPU each track took. Under a closed load that saturates the machine,
+ * latency is mostly queueing (concurrency ÷ throughput), so a latency difference there is the
+ * rules' CPU multiplied by the queue; CPU per track does not depend on the load.
+ */
+export function formatRulesCost(without: DatabaseResult, withRules: DatabaseResult): string[] {
+  const a = without.latencyMs.track
+  const b = withRules.latencyMs.track
+  if (!a || !b || a.count === 0 || b.count === 0) return [`${without.database} rules cost: no successful tracks to compare`]
+  const change = (after: number, before: number) => (before === 0 ? '' : ` (${signed(((after - before) / before) * 100, 0)}%)`)
+  // % of one core over the window ÷ tracks per second = ms of CPU per track.
+  const perTrack = (percent: number | null, r: DatabaseResult) => (percent === null || r.flowsPerSecond === 0 ? null : (percent * 10) / r.flowsPerSecond)
+  const cpu = (name: string, pick: (r: DatabaseResult) => number | null) => {
+    const [x, y] = [perTrack(pick(without), without), perTrack(pick(withRules), withRules)]
+    return x === null || y === null ? [] : [`${name} ${x.toFixed(2)} → ${y.toFixed(2)} ms (${signed(y - x, 2)})`]
+  }
+  const sameConcurrency = without.concurrency === withRules.concurrency
+  return [
+    `${without.database} rules cost (track → track-rules, ${sameConcurrency ? `both at concurrency ${without.concurrency}` : `concurrency ${without.concurrency} and ${withRules.concurrency}: not comparable`}):`,
+    `  track latency ${latencyChange(a, b)}`,
+    ...(Math.max(without.concurrency, withRules.concurrency) > 1 ? ['  (tracks overlap, so latency includes waiting for the cores: compare CPU per track)'] : []),
+    `  tracks/s ${without.flowsPerSecond.toFixed(1)} → ${withRules.flowsPerSecond.toFixed(1)}${change(withRules.flowsPerSecond, without.flowsPerSecond)}`,
+    `  CPU per track ${[...cpu('server', (r) => r.cpuPercent.server), ...cpu('postgres', (r) => r.cpuPercent.database)].join(', ')}`,
+  ]
 }
 
 /** Writes `bench/results/<runName>-<timestamp>.json` and returns its path. */

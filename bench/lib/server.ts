@@ -56,6 +56,8 @@ export function serverEnv(port: number, database: Record<string, string>): NodeJ
 export interface BenchTenant {
   tenantId: string
   secretKey: string
+  /** For the Management API (the track-rules flow's rules). */
+  managementKey: string
   apiUrl: string
 }
 
@@ -66,8 +68,8 @@ export async function createTenant(env: NodeJS.ProcessEnv): Promise<BenchTenant>
     cwd: REPO_ROOT,
   })
   const parsed = JSON.parse(stdout) as Partial<BenchTenant>
-  if (!parsed.tenantId || !parsed.secretKey || !parsed.apiUrl) throw new Error(`unexpected output of tenants create: ${stdout}`)
-  return { tenantId: parsed.tenantId, secretKey: parsed.secretKey, apiUrl: parsed.apiUrl }
+  if (!parsed.tenantId || !parsed.secretKey || !parsed.managementKey || !parsed.apiUrl) throw new Error(`unexpected output of tenants create: ${stdout}`)
+  return { tenantId: parsed.tenantId, secretKey: parsed.secretKey, managementKey: parsed.managementKey, apiUrl: parsed.apiUrl }
 }
 
 /**

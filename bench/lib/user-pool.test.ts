@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import { newDevice, type BenchUser } from './countersign.ts'
+import { newBenchUser, newDevice, type BenchUser } from './countersign.ts'
 import { ExclusiveUsers, SharedUsers } from './user-pool.ts'
 
-const users = (count: number): BenchUser[] => Array.from({ length: count }, (_, i) => ({ userId: `u${i}`, device: newDevice() }))
+const users = (count: number): BenchUser[] => Array.from({ length: count }, (_, i) => newBenchUser(i))
 
 describe('ExclusiveUsers', () => {
   it('never hands out a user whose flow has not ended', () => {
@@ -52,5 +52,14 @@ describe('Device', () => {
     const device = newDevice()
     const decoded = Buffer.from(decodeURIComponent(device.publicKeyQuery), 'base64').toString('utf8')
     expect(decoded).toBe(device.publicKey)
+  })
+})
+
+describe('newBenchUser', () => {
+  it('gives each user three distinct addresses, fewer than the rule set allows in a day', () => {
+    for (let i = 0; i < 50; i++) {
+      const { addresses } = newBenchUser(i)
+      expect(new Set(addresses).size).toBe(3)
+    }
   })
 })

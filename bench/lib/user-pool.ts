@@ -10,9 +10,11 @@ export interface UserPool {
   take(): BenchUser | undefined
   /** Gives back what `take` returned once that flow has ended, successful or not. */
   release(user: BenchUser): void
+  /** What bounds a user's flows when `take` can run out, for the report: "the server allows per user and hour". */
+  readonly limit?: string
 }
 
-/** Any user, at random, shared between workers: today's in-app load. */
+/** Any user, at random, shared between workers: the in-app load. */
 export class SharedUsers implements UserPool {
   constructor(readonly users: readonly BenchUser[]) {
     if (users.length === 0) throw new Error('no users')
@@ -28,7 +30,7 @@ export class SharedUsers implements UserPool {
 /**
  * Each user in one flow at most, users taking turns (first released, first taken again), so
  * flows spread evenly over users. A user who has had `maxFlowsPerUser` flows is not handed
- * out again.
+ * out again; `limit` says what sets that number.
  * @example const pool = new ExclusiveUsers(users, 1000) // the tenant's pushMaxPerHour
  */
 export class ExclusiveUsers implements UserPool {
@@ -39,6 +41,7 @@ export class ExclusiveUsers implements UserPool {
   constructor(
     users: readonly BenchUser[],
     readonly maxFlowsPerUser: number,
+    readonly limit = 'the server allows per user and hour',
   ) {
     this.#free = [...users]
   }

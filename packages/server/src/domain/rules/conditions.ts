@@ -110,6 +110,18 @@ function cidrBlock(cidr: string): BlockList {
 
 type Expr = ReturnType<typeof parse>['expr']
 
+// A context is converted for CEL once, however many rules read it (evaluation never changes it).
+const bound = new WeakMap<ContextJson, Record<string, unknown>>()
+
+function bindingsOf(context: ContextJson): Record<string, unknown> {
+  let bindings = bound.get(context)
+  if (!bindings) {
+    bindings = celBindings(context)
+    bound.set(context, bindings)
+  }
+  return bindings
+}
+
 const compiled = new Map<string, CompiledCondition>()
 
 /**
@@ -146,7 +158,7 @@ export function compileCondition(text: string): CompiledCondition {
     evaluate(context, lists) {
       activeLists = lists
       try {
-        const result = run(celBindings(context) as never)
+        const result = run(bindingsOf(context) as never)
         if (isCelError(result)) return { matched: false, error: firstLine(result.message) }
         if (typeof result !== 'boolean') return { matched: false, error: 'the condition did not produce true or false' }
         return { matched: result }
