@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { mkdirSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { PGlite } from '@electric-sql/pglite'
@@ -228,6 +229,21 @@ export function isDatabaseUnavailable(error: unknown): boolean {
 /** Runs a raw statement and returns its rows; the same shape on both drivers. */
 export async function queryRows<T>(db: Db, query: SQL): Promise<T[]> {
   const result = (await db.execute(query)) as unknown as { rows: T[] }
+  return result.rows
+}
+
+/**
+ * Like queryRows, as a named prepared statement on PostgreSQL: each connection parses and
+ * plans the statement's text once, not at every call. For hot statements whose text depends
+ * only on a few options (the text names the statement, so each shape is prepared once per
+ * connection). Elsewhere (PGlite, a transaction) it is queryRows.
+ */
+export async function queryRowsPrepared<T>(db: Db, query: SQL): Promise<T[]> {
+  const client = (db as unknown as { $client?: unknown }).$client
+  if (!(client instanceof pg.Pool)) return queryRows<T>(db, query)
+  const { sql: text, params } = (db as unknown as { dialect: { sqlToQuery(query: SQL): { sql: string; params: unknown[] } } }).dialect.sqlToQuery(query)
+  const name = `cs_${createHash('sha256').update(text).digest('base64url').slice(0, 24)}`
+  const result = await client.query<T & pg.QueryResultRow>({ name, text, values: params })
   return result.rows
 }
 
