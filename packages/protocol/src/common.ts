@@ -21,6 +21,10 @@ export type RuleOutcome = z.infer<typeof RuleOutcome>
 export const VerificationMethod = z.enum(['IN_APP', 'PUSH', 'QR_CODE', 'DEVICE', 'PASSKEY'])
 export type VerificationMethod = z.infer<typeof VerificationMethod>
 
+/** Methods a challenge can be made with (DEVICE is the legacy namespace of all three; PASSKEY is not served). */
+export const ChallengeMethod = z.enum(['IN_APP', 'PUSH', 'QR_CODE'])
+export type ChallengeMethod = z.infer<typeof ChallengeMethod>
+
 /** Client API credential namespaces; `device` is the legacy one shared by all three flows. */
 export const CredentialNamespace = z.enum(['in-app', 'push', 'qr-code', 'device'])
 export type CredentialNamespace = z.infer<typeof CredentialNamespace>

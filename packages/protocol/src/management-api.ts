@@ -2,7 +2,7 @@
 // the Server API, requests are strict: an unknown field is a typo in an operator's script, and
 // silently ignoring it would leave a setting unchanged that the operator believes changed.
 import { z } from 'zod'
-import { ActionCode, ActionState, IdempotencyKey, IsoDateTime, RuleOutcome, StoredText, UserId, VerificationMethod } from './common.ts'
+import { ActionCode, ActionState, ChallengeMethod, IdempotencyKey, IsoDateTime, RuleOutcome, StoredText, UserId, VerificationMethod } from './common.ts'
 import { Authenticator, RuleSummary } from './server-api.ts'
 import { WebhookEventFilter } from './webhooks.ts'
 
@@ -11,9 +11,6 @@ const Description = StoredText.max(2000)
 const Cursor = z.string().max(512).describe('Opaque; from the previous page’s nextCursor')
 const Limit = z.coerce.number().int().min(1).max(200).default(50)
 const HttpUrl = z.url({ protocol: /^https?$/ }).max(2048)
-/** Methods a challenge can be made with (DEVICE is the legacy namespace of all three; PASSKEY is not served). */
-export const ChallengeMethod = z.enum(['IN_APP', 'PUSH', 'QR_CODE'])
-export type ChallengeMethod = z.infer<typeof ChallengeMethod>
 const Methods = z.array(ChallengeMethod).max(3)
 
 /** A page of a list, newest first; `nextCursor` is absent on the last page. */

@@ -1,4 +1,4 @@
-import type { Scope } from './common.ts'
+import type { ChallengeMethod, Scope } from './common.ts'
 
 /**
  * Claims of a Countersign token (JWT, HS256, signed by the server with a per-tenant key).
@@ -19,6 +19,8 @@ export interface TokenClaims {
     actionCode: string
     idempotencyKey: string
     publishableKey: string
+    /** [ext] The methods a challenge of this action may use, when the rule that decided it narrowed them. */
+    methods?: ChallengeMethod[]
   }
 }
 

@@ -99,14 +99,23 @@ describe('outcome: default and precedence', () => {
     expect(tracked).toMatchObject({ state: 'REVIEW_REQUIRED', ruleIds: [] })
   })
 
-  it('narrows the verification methods to the deciding rule’s', async () => {
-    const { code } = await actionWithRules([{ condition: 'true', outcome: 'CHALLENGE', verificationMethods: ['PUSH'] }])
+  it('narrows the verification methods to the deciding rule’s, and holds each challenge to them', async () => {
+    const { code } = await actionWithRules([{ condition: "action.custom.channel == 'web'", outcome: 'CHALLENGE', verificationMethods: ['PUSH'] }])
     const userId = uniqueId('u')
     await api.enroll(userId)
-    const tracked = await track(userId, code)
+    const tracked = await track(userId, code, { custom: { channel: 'web' } })
     expect(tracked.state).toBe('CHALLENGE_REQUIRED')
     expect(tracked.allowedVerificationMethods).not.toContain('IN_APP')
     expect((await actionOf(userId, code, tracked.idempotencyKey)).output.verificationMethods).toEqual(['PUSH'])
+    // The token carries the narrowing: an in-app or QR challenge for this action is refused.
+    expectError(await api.client('POST', '/v1/client/challenge', `Bearer ${tracked.token}`, {}), 403, 'verification_method_not_allowed')
+    expectError(await api.client('POST', '/v1/client/challenge/qr-code', `Bearer ${tracked.token}`, {}), 403, 'verification_method_not_allowed')
+    // Re-tracking the same key keeps the narrowing; another track of the action without it does not.
+    const again = await track(userId, code, { idempotencyKey: tracked.idempotencyKey, custom: { channel: 'web' } })
+    expectError(await api.client('POST', '/v1/client/challenge', `Bearer ${again.token}`, {}), 403, 'verification_method_not_allowed')
+    const app = await track(userId, code, { custom: { channel: 'app' } })
+    expect(app.allowedVerificationMethods).toContain('IN_APP')
+    expectOk(await api.client('POST', '/v1/client/challenge', `Bearer ${app.token}`, {}))
   })
 
   it('refuses a challenge with a method the action’s configuration does not allow', async () => {

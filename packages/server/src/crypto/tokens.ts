@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { createDecoder, createSigner, createVerifier } from 'fast-jwt'
-import type { TokenClaims } from '@countersign/protocol'
+import type { ChallengeMethod, TokenClaims } from '@countersign/protocol'
 
 /** What a token is issued for; the claims are built from it. */
 export interface TokenSubject {
@@ -9,6 +9,8 @@ export interface TokenSubject {
   actionCode: string
   idempotencyKey: string
   scope: string
+  /** Only these challenge methods, when a rule narrowed the action's. */
+  methods?: readonly ChallengeMethod[] | undefined
 }
 
 export type TokenCheck =
@@ -55,6 +57,7 @@ export function createTokenCodec(tenantId: string, tokenKey: Buffer, issuer: str
           actionCode: subject.actionCode,
           idempotencyKey: subject.idempotencyKey,
           publishableKey: tenantId,
+          ...(subject.methods !== undefined ? { methods: [...subject.methods] } : {}),
         },
       }
       return { token: signer(claims), claims }
@@ -119,6 +122,7 @@ function isTokenClaims(value: unknown): value is TokenClaims {
     typeof other.tenantId === 'string' &&
     typeof other.userId === 'string' &&
     typeof other.actionCode === 'string' &&
-    typeof other.idempotencyKey === 'string'
+    typeof other.idempotencyKey === 'string' &&
+    (other.methods === undefined || (Array.isArray(other.methods) && other.methods.every((m) => typeof m === 'string')))
   )
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import {
   Scope,
+  type ChallengeMethod,
   verificationMethodOf,
   type ActionResponse,
   type ActionState,
@@ -80,8 +81,18 @@ export async function track(
     throw new ApiError('conflict', 'This idempotency key already names another action', { idempotencyKey })
   }
 
+  // The token carries a narrowing rule's methods, so each challenge of the action is held to them.
+  const methodsOfAction = tracked.created ? decision.verificationMethods : storedMethods(tracked.output, config.verificationMethods)
+  const narrowedTo = methodsOfAction.length < config.verificationMethods.length ? methodsOfAction : undefined
   const { token } = tenant.tokens.sign(
-    { userId, username: tracked.username ?? undefined, actionCode, idempotencyKey, scope: tracked.scope },
+    {
+      userId,
+      username: tracked.username ?? undefined,
+      actionCode,
+      idempotencyKey,
+      scope: tracked.scope,
+      methods: narrowedTo,
+    },
     deps.clock(),
     config.tokenTtlSeconds,
   )
@@ -93,19 +104,25 @@ export async function track(
     token,
     isEnrolled: enrolled.length > 0,
     enrolledVerificationMethods: enrolled,
-    allowedVerificationMethods: allowedMethods(enrolled).filter((m) => decision.verificationMethods.includes(m)),
+    allowedVerificationMethods: allowedMethods(enrolled).filter((m) => (methodsOfAction as VerificationMethod[]).includes(m)),
     ...(enrolled[0] ? { defaultVerificationMethod: enrolled[0] } : {}),
     ruleIds: tracked.ruleIds,
     ...(request.challengeMethod === 'PUSH' && tracked.created && tracked.state === 'CHALLENGE_REQUIRED'
-      ? await pushFromTrack(deps, tenant, { userId, actionCode, idempotencyKey }, request)
+      ? await pushFromTrack(deps, tenant, { userId, actionCode, idempotencyKey, narrowedTo }, request)
       : {}),
   }
+}
+
+/** The methods recorded with an action its rules decided (a re-tracked one); the action's otherwise. */
+function storedMethods(output: unknown, configured: ChallengeMethod[]): ChallengeMethod[] {
+  const stored = (output as { verificationMethods?: unknown } | null)?.verificationMethods
+  return Array.isArray(stored) ? configured.filter((m) => stored.includes(m)) : configured
 }
 
 interface RuleDecision {
   stateIfEnrolled: ActionState
   stateIfNotEnrolled: ActionState
-  verificationMethods: VerificationMethod[]
+  verificationMethods: ChallengeMethod[]
   /** What is stored with the action; null when no rule ran. */
   recorded: repo.RecordedRules | null
 }
@@ -151,7 +168,7 @@ async function decideByRules(deps: Deps, tenantId: string, config: EffectiveActi
 async function pushFromTrack(
   deps: Deps,
   tenant: TenantContext,
-  action: { userId: string; actionCode: string; idempotencyKey: string },
+  action: { userId: string; actionCode: string; idempotencyKey: string; narrowedTo: readonly ChallengeMethod[] | undefined },
   request: TrackRequest,
 ): Promise<Pick<TrackResponse, 'pushChallenge' | 'pushChallengeRefused'>> {
   try {

@@ -32,7 +32,7 @@ export function createChallenge(deps: Deps, caller: ClientCaller, action: string
     throw new ApiError('invalid_request', 'action differs from the action of the token')
   }
   const actionCode = action ?? caller.token?.other.actionCode ?? null
-  const expiresAt = new Date(deps.clock() + challengeLifetimeSeconds(caller.tenant, actionCode, 'IN_APP') * 1000)
+  const expiresAt = new Date(deps.clock() + challengeLifetimeSeconds(caller.tenant, actionCode, 'IN_APP', caller.token?.other.methods) * 1000)
   const { challengeId } = issueChallengeId(caller.tenant.challengeKey, caller.tenant.tenantId, expiresAt, actionCode)
   return { challengeId }
 }
@@ -62,7 +62,7 @@ export async function verifyInApp(
   await requireDeviceSignature(deps, tenant, key, IN_APP_NAMESPACES, [request.challengeId], signature)
   const actionCode = token?.other.actionCode ?? challenge.action ?? DEFAULT_VERIFY_ACTION[verificationMethod]
   // A challenge issued without an action is checked against the action it now completes.
-  if (challenge.action === null) challengeLifetimeSeconds(tenant, actionCode, 'IN_APP')
+  if (challenge.action === null) challengeLifetimeSeconds(tenant, actionCode, 'IN_APP', token?.other.methods)
   await askVerificationWebhook(deps, caller, key.spkiHash, actionCode, request.challengeId, verificationMethod)
 
   const input: repo.VerificationInput = {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import type {
+  ChallengeMethod,
   CredentialNamespace,
   PendingChallengeResponse,
   PushChallengeRequest,
@@ -52,6 +53,7 @@ export async function startPushChallenge(
     idempotencyKey: token.other.idempotencyKey,
     targetCredentialId: request.userAuthenticatorId ?? null,
     origin,
+    narrowedTo: token.other.methods,
   })
 }
 
@@ -59,11 +61,19 @@ export async function startPushChallenge(
 export async function createPush(
   deps: Deps,
   tenant: TenantContext,
-  input: { userId: string; actionCode: string; idempotencyKey: string; targetCredentialId: string | null; origin: RequestOrigin },
+  input: {
+    userId: string
+    actionCode: string
+    idempotencyKey: string
+    targetCredentialId: string | null
+    origin: RequestOrigin
+    /** The methods the rule that decided the action allows, when it narrowed them. */
+    narrowedTo?: readonly ChallengeMethod[] | undefined
+  },
 ): Promise<PushChallengeResponse> {
   const { settings } = tenant
   const at = now(deps)
-  const expiresAt = new Date(at.getTime() + challengeLifetimeSeconds(tenant, input.actionCode, 'PUSH') * 1000)
+  const expiresAt = new Date(at.getTime() + challengeLifetimeSeconds(tenant, input.actionCode, 'PUSH', input.narrowedTo) * 1000)
   const verificationCode = tenant.actionSettings(input.actionCode).numberMatching ? newVerificationCode(settings.numberMatchingDigits) : null
   if (input.targetCredentialId !== null && !isUuid(input.targetCredentialId.toLowerCase())) {
     throw new ApiError('not_found', 'The user has no such push device')

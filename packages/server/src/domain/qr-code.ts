@@ -35,7 +35,7 @@ export async function createQrChallenge(
   }
   const actionCode = token?.other.actionCode ?? request.action
   if (!actionCode) throw new ApiError('invalid_request', 'Name the action when calling without a token')
-  const lifetime = challengeLifetimeSeconds(tenant, actionCode, 'QR_CODE')
+  const lifetime = challengeLifetimeSeconds(tenant, actionCode, 'QR_CODE', token?.other.methods)
   const at = now(deps)
   const { deviceCode, hash } = newDeviceCode()
   const verificationCode = tenant.actionSettings(actionCode).numberMatching ? newVerificationCode(tenant.settings.numberMatchingDigits) : null

@@ -111,14 +111,20 @@ export interface TenantContext {
 
 /**
  * How long a challenge of this action and method lives. Refuses (403) a method the action's
- * configuration does not allow; an unnamed action follows the tenant's settings.
+ * configuration does not allow, or the rule that decided the action (`narrowedTo`, carried by
+ * its token) did not; an unnamed action follows the tenant's settings.
  */
-export function challengeLifetimeSeconds(tenant: TenantContext, actionCode: string | null, method: ChallengeMethod): number {
+export function challengeLifetimeSeconds(
+  tenant: TenantContext,
+  actionCode: string | null,
+  method: ChallengeMethod,
+  narrowedTo?: readonly ChallengeMethod[],
+): number {
   const { settings } = tenant
   const byKind = { IN_APP: settings.challengeTtlSeconds, PUSH: settings.pushChallengeTtlSeconds, QR_CODE: settings.qrChallengeTtlSeconds }[method]
   const action = actionCode === null ? null : tenant.actionSettings(actionCode)
   const allowed = action?.verificationMethods ?? settings.verificationMethods
-  if (!allowed.includes(method)) {
+  if (!allowed.includes(method) || (narrowedTo !== undefined && !narrowedTo.includes(method))) {
     throw new ApiError('verification_method_not_allowed', `This action cannot be verified with ${method}`, { actionCode, method })
   }
   return action?.challengeTtlSeconds ?? byKind
