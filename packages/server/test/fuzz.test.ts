@@ -1084,6 +1084,37 @@ function mutatedSecret(): Arbitrary<string> {
   )
 }
 
+/** Management API: mostly the tenant's real management key; sometimes its secret key or junk. */
+function managementAuth(): Arbitrary<string | undefined> {
+  return fc.oneof(
+    { weight: 16, arbitrary: fc.constant(basicAuth(fx.api.tenant.managementKey)) },
+    { weight: 1, arbitrary: fc.constantFrom(fx.secretBasic, basicAuth(fx.other.tenant.managementKey), basicAuth(fx.api.tenant.tenantId)) },
+    { weight: 2, arbitrary: junkAuth() },
+  )
+}
+
+/** CEL-looking conditions: valid ones, near misses, and token soup. */
+const conditionArb: Arbitrary<string> = fc.oneof(
+  fc.constantFrom(
+    'true',
+    'action.custom.amount > 1000.0',
+    "ip.inCidr('10.0.0.0/8') || ip.country in ['NZ']",
+    'velocity.actions1h > 3 && device.isNew',
+    "list('fuzz_list').contains(action.transaction.payee)",
+    "list('missing').contains(1)",
+    'travel.impossible',
+    'action.custom.amount > ',
+    'now - user.createdAt < duration("24h")',
+    '[1, 2].exists(x, [3].all(y, y > x))',
+    "user.id.matches('^(a+)+$')",
+    'size(action.code) > 99999999999999999999',
+  ),
+  nasty,
+  fc
+    .array(fc.constantFrom('action', '.', 'custom', 'ip', 'isNew', '(', ')', '&&', '||', '!', '1', '"x"', ' in ', '[', ']', 'list', "'fuzz_list'", 'size', ' '), { maxLength: 20 })
+    .map((t) => t.join('')),
+)
+
 /** Server API: mostly the tenant's real secret key, so requests reach the domain. */
 function serverAuth(): Arbitrary<string | undefined> {
   return fc.oneof(
@@ -2060,6 +2091,141 @@ describe('fuzz: the WebSocket', () => {
         }
       },
       (outcome) => outcome === 'created',
+    )
+  })
+})
+
+// Last: the rules and lists these create must not change what the routes above are fuzzed against.
+describe('fuzz: Management API (management key)', () => {
+  const outcome = fc.constantFrom('ALLOW', 'CHALLENGE', 'REVIEW', 'BLOCK')
+  const methods = fc.array(fc.constantFrom('IN_APP', 'PUSH', 'QR_CODE', 'DEVICE', 'PASSKEY'), { maxLength: 4 })
+
+  beforeAll(async () => {
+    await fx.api.manage('POST', '/action-configurations', { actionCode: 'fuzzRules' })
+    await fx.api.manage('POST', '/value-lists', { alias: 'fuzz_list', name: 'Fuzz', itemType: 'string', items: ['a'] })
+  })
+
+  it('POST /v1/management/action-configurations/:actionCode/rules', { timeout: TIMEOUT_MS }, async ({ task }) => {
+    const fields: Fields = {
+      name: fc.string({ maxLength: 40 }),
+      description: fc.string({ maxLength: 40 }),
+      isActive: fc.constant(false),
+      priority: fc.integer({ min: -5, max: 2_000_000 }),
+      outcome,
+      verificationMethods: methods,
+      condition: conditionArb,
+    }
+    const code = fc.oneof({ weight: 4, arbitrary: fc.constant('fuzzRules') }, { weight: 1, arbitrary: actionArb() })
+    await fuzz(
+      task.name,
+      fc
+        .record({ auth: managementAuth(), code, body: jsonBody(fields, ['name', 'outcome', 'condition']) })
+        .map((r) => build('POST', `/v1/management/action-configurations/${r.code}/rules`, r.auth, r.body)),
+    )
+  })
+
+  it('POST /v1/management/action-configurations/:actionCode/rules/dry-run', { timeout: TIMEOUT_MS }, async ({ task }) => {
+    const context = fc.record(
+      {
+        action: fc.record({ code: fc.string(), custom: fc.dictionary(fc.string({ maxLength: 8 }), anyJson, { maxKeys: 3 }) }, { requiredKeys: [] }),
+        velocity: fc.record({ actions1h: fc.oneof(fc.integer(), fc.double(), nasty) }, { requiredKeys: [] }),
+        ip: fc.record({ address: fc.oneof(fc.ipV4(), fc.ipV6(), nasty), isNew: fc.boolean() }, { requiredKeys: [] }),
+        now: fc.oneof(fc.date({ noInvalidDate: true }).map((d) => d.toISOString()), nasty),
+      },
+      { requiredKeys: [] },
+    )
+    const fields: Fields = {
+      context,
+      userId: fc.constantFrom(...fx.userIds),
+      idempotencyKey: fc.constantFrom(...fx.idempotencyKeys),
+      condition: conditionArb,
+    }
+    await fuzz(
+      task.name,
+      fc
+        .record({ auth: managementAuth(), body: jsonBody(fields) })
+        .map((r) => build('POST', '/v1/management/action-configurations/fuzzRules/rules/dry-run', r.auth, r.body)),
+    )
+  })
+
+  it('PATCH /v1/management/tenant and /action-configurations/:actionCode', { timeout: TIMEOUT_MS }, async ({ task }) => {
+    // Values the fuzzer may set without changing what later requests of this file do.
+    const fields: Fields = {
+      name: fc.string({ maxLength: 300 }),
+      allowedOrigins: fc.array(fc.oneof(fc.webUrl(), nasty), { maxLength: 3 }),
+      requireSignedDecision: fc.boolean(),
+      verificationMethods: methods,
+      challengeTtlSeconds: fc.integer({ min: -10, max: 5000 }),
+      verificationWebhookUrl: fc.oneof(fc.webUrl(), fc.constantFrom('http://127.0.0.1:1/x', 'http://[::1]/', 'file:///etc/passwd'), nasty),
+    }
+    await fuzz(
+      task.name,
+      fc
+        .record({ auth: managementAuth(), path: fc.constantFrom('/tenant', '/action-configurations/fuzzRules'), body: jsonBody(fields) })
+        .map((r) => build('PATCH', `/v1/management${r.path}`, r.auth, r.body)),
+    )
+  })
+
+  it('POST /v1/management/value-lists and /webhooks', { timeout: TIMEOUT_MS }, async ({ task }) => {
+    const listFields: Fields = {
+      alias: fc.oneof(fc.stringMatching(/^[a-z0-9_]{1,70}$/), nasty),
+      name: fc.string({ maxLength: 40 }),
+      itemType: fc.constantFrom('string', 'number', 'boolean'),
+      items: fc.array(fc.oneof(fc.string(), fc.double(), fc.integer()), { maxLength: 20 }),
+    }
+    const webhookFields: Fields = {
+      url: fc.oneof(fc.webUrl(), fc.constantFrom('http://10.0.0.1/hook', 'http://169.254.169.254/latest', 'https://user:pw@hooks.example.com/'), nasty),
+      events: fc.array(fc.oneof(fc.constantFrom('*', 'action.created', 'push.created'), nasty), { maxLength: 3 }),
+      enabled: fc.constant(false),
+    }
+    await fuzz(
+      task.name,
+      fc.oneof(
+        fc.record({ auth: managementAuth(), body: jsonBody(listFields, ['alias', 'name', 'itemType']) }).map((r) => build('POST', '/v1/management/value-lists', r.auth, r.body)),
+        fc.record({ auth: managementAuth(), body: jsonBody(webhookFields, ['url', 'events']) }).map((r) => build('POST', '/v1/management/webhooks', r.auth, r.body)),
+      ),
+    )
+  })
+
+  it('GET /v1/management/actions, /users and /audit-log with any query', { timeout: TIMEOUT_MS }, async ({ task }) => {
+    const cursor = fc.oneof(nasty, fc.jsonValue().map((v) => Buffer.from(JSON.stringify(v)).toString('base64url')))
+    const query = queryString({
+      userId: fc.constantFrom(...fx.userIds),
+      actionCode: fc.constantFrom(...fx.actionCodes),
+      state: fc.oneof(fc.constantFrom(...STATES), nasty),
+      ruleId: fc.oneof(fc.uuid(), nasty),
+      from: fc.oneof(fc.date({ noInvalidDate: true }).map((d) => d.toISOString()), nasty),
+      query: nasty,
+      limit: fc.oneof(fc.integer({ min: -5, max: 500 }).map(String), nasty),
+      cursor,
+    })
+    await fuzz(
+      task.name,
+      fc
+        .record({ auth: managementAuth(), path: fc.constantFrom('/actions', '/users', '/audit-log'), query, body: noBody })
+        .map((r) => build('GET', `/v1/management${r.path}${r.query}`, r.auth, r.body)),
+    )
+  })
+
+  it('GET and DELETE /v1/management/…/:id with any ID', { timeout: TIMEOUT_MS }, async ({ task }) => {
+    // Lone surrogates cannot be percent-encoded: Buffer makes them U+FFFD first.
+    const id = fc.oneof(fc.uuid(), nasty.map((x) => encodeURIComponent(Buffer.from(x).toString())), fc.constantFrom(...fx.userIds).map(encodeURIComponent))
+    const path = fc.oneof(
+      id.map((x) => `/action-configurations/fuzzRules/rules/${x}`),
+      id.map((x) => `/webhooks/${x}`),
+      id.map((x) => `/webhooks/${x}/deliveries`),
+      id.map((x) => `/users/${x}`),
+      id.map((x) => `/value-lists/${x}`),
+      id.map((x) => `/api-keys/${x}`),
+    )
+    // DELETE only where it cannot remove what other requests rely on.
+    const method = fc.constantFrom<Method>('GET', 'GET', 'DELETE')
+    await fuzz(
+      task.name,
+      fc
+        .record({ auth: managementAuth(), path, method, body: noBody })
+        .filter((r) => r.method === 'GET' || !/\/(api-keys|users)\//.test(r.path))
+        .map((r) => build(r.method, `/v1/management${r.path}`, r.auth, r.body)),
     )
   })
 })
