@@ -59,7 +59,8 @@ describe('countersign CLI', () => {
     expect(bad.stderr).toContain('pushMaxPerHour')
   })
 
-  it('creates a tenant and manages its keys', async () => {
+  // Each command is a process that opens the database (seconds on PGlite): six of them need room.
+  it('creates a tenant and manages its keys', { timeout: 120_000 }, async () => {
     const created = await countersign('tenants', 'create', '--name', 'Acme', '--json')
     expect(created.code).toBe(0)
     const tenant = JSON.parse(created.stdout)
@@ -101,7 +102,7 @@ describe('countersign CLI', () => {
     expect(stderr).toContain('PORT')
   })
 
-  it('prints help for each command', async () => {
+  it('prints help for each command', { timeout: 60_000 }, async () => {
     for (const args of [['--help'], ['serve', '--help'], ['tenants', 'create', '--help'], ['keys', 'revoke', '--help']]) {
       const result = await countersign(...args)
       expect(result.code).toBe(0)
