@@ -73,12 +73,20 @@ export function managementApiRoutes(deps: Deps) {
     const tenantOf = async (request: FastifyRequest) => (await operator(request)).tenant
 
     // ── Tenant ──
-    api.get(`${PREFIX}/tenant`, { schema: { ...doc('tenant', 'Get the tenant and its settings'), response: { 200: ManagedTenant, ...errors } } }, async (request) =>
-      management.getTenant(deps, await tenantOf(request)),
+    api.get(
+      `${PREFIX}/tenant`,
+      { schema: { ...doc('tenant', 'Get the tenant and its settings'), response: { 200: ManagedTenant, ...errors } } },
+      async (request) => management.getTenant(deps, await tenantOf(request)),
     )
     api.patch(
       `${PREFIX}/tenant`,
-      { schema: { ...doc('tenant', 'Change the tenant’s name or settings'), body: UpdateTenantRequest, response: { 200: ManagedTenant, ...errors } } },
+      {
+        schema: {
+          ...doc('tenant', 'Change the tenant’s name or settings'),
+          body: UpdateTenantRequest,
+          response: { 200: ManagedTenant, ...errors },
+        },
+      },
       async (request) => {
         const { tenant, actor } = await operator(request)
         return management.updateTenant(deps, tenant, actor, request.body)
@@ -86,12 +94,22 @@ export function managementApiRoutes(deps: Deps) {
     )
 
     // ── API keys ──
-    api.get(`${PREFIX}/api-keys`, { schema: { ...doc('API keys', 'List API keys (never the keys themselves)'), response: { 200: ApiKeyList, ...errors } } }, async (request) => ({
-      items: await management.listApiKeys(deps, await tenantOf(request)),
-    }))
+    api.get(
+      `${PREFIX}/api-keys`,
+      { schema: { ...doc('API keys', 'List API keys (never the keys themselves)'), response: { 200: ApiKeyList, ...errors } } },
+      async (request) => ({
+        items: await management.listApiKeys(deps, await tenantOf(request)),
+      }),
+    )
     api.post(
       `${PREFIX}/api-keys`,
-      { schema: { ...doc('API keys', 'Create a secret or management key; the key is shown once'), body: CreateApiKeyRequest, response: { 201: CreatedApiKey, ...errors } } },
+      {
+        schema: {
+          ...doc('API keys', 'Create a secret or management key; the key is shown once'),
+          body: CreateApiKeyRequest,
+          response: { 201: CreatedApiKey, ...errors },
+        },
+      },
       async (request, reply) => {
         const { tenant, actor } = await operator(request)
         return reply.status(201).send(await management.createApiKey(deps, tenant.tenantId, actor, request.body))
@@ -109,12 +127,22 @@ export function managementApiRoutes(deps: Deps) {
 
     // ── Action configurations ──
     const configs = `${PREFIX}/action-configurations`
-    api.get(configs, { schema: { ...doc('actions', 'List action configurations'), response: { 200: ActionConfigurationList, ...errors } } }, async (request) => ({
-      items: await configurations.listActionConfigurations(deps, await tenantOf(request)),
-    }))
+    api.get(
+      configs,
+      { schema: { ...doc('actions', 'List action configurations'), response: { 200: ActionConfigurationList, ...errors } } },
+      async (request) => ({
+        items: await configurations.listActionConfigurations(deps, await tenantOf(request)),
+      }),
+    )
     api.post(
       configs,
-      { schema: { ...doc('actions', 'Configure an action code'), body: CreateActionConfigurationRequest, response: { 201: ActionConfiguration, ...errors } } },
+      {
+        schema: {
+          ...doc('actions', 'Configure an action code'),
+          body: CreateActionConfigurationRequest,
+          response: { 201: ActionConfiguration, ...errors },
+        },
+      },
       async (request, reply) => {
         const { tenant, actor } = await operator(request)
         return reply.status(201).send(await configurations.createActionConfiguration(deps, tenant, actor, request.body))
@@ -122,13 +150,24 @@ export function managementApiRoutes(deps: Deps) {
     )
     api.get(
       `${configs}/:actionCode`,
-      { schema: { ...doc('actions', 'Get an action configuration'), params: ActionCodeParams, response: { 200: ActionConfiguration, ...errors } } },
+      {
+        schema: {
+          ...doc('actions', 'Get an action configuration'),
+          params: ActionCodeParams,
+          response: { 200: ActionConfiguration, ...errors },
+        },
+      },
       async (request) => configurations.getActionConfiguration(deps, await tenantOf(request), request.params.actionCode),
     )
     api.patch(
       `${configs}/:actionCode`,
       {
-        schema: { ...doc('actions', 'Change an action configuration (null returns a field to the tenant’s setting)'), params: ActionCodeParams, body: UpdateActionConfigurationRequest, response: { 200: ActionConfiguration, ...errors } },
+        schema: {
+          ...doc('actions', 'Change an action configuration (null returns a field to the tenant’s setting)'),
+          params: ActionCodeParams,
+          body: UpdateActionConfigurationRequest,
+          response: { 200: ActionConfiguration, ...errors },
+        },
       },
       async (request) => {
         const { tenant, actor } = await operator(request)
@@ -137,7 +176,13 @@ export function managementApiRoutes(deps: Deps) {
     )
     api.delete(
       `${configs}/:actionCode`,
-      { schema: { ...doc('actions', 'Delete an action configuration and its rules'), params: ActionCodeParams, response: { 204: Empty, ...errors } } },
+      {
+        schema: {
+          ...doc('actions', 'Delete an action configuration and its rules'),
+          params: ActionCodeParams,
+          response: { 204: Empty, ...errors },
+        },
+      },
       async (request, reply) => {
         const { tenant, actor } = await operator(request)
         await configurations.deleteActionConfiguration(deps, tenant, actor, request.params.actionCode)
@@ -147,13 +192,28 @@ export function managementApiRoutes(deps: Deps) {
 
     // ── Rules ──
     const rules = `${configs}/:actionCode/rules`
-    api.get(rules, { schema: { ...doc('rules', 'List an action’s rules in evaluation order'), params: ActionCodeParams, response: { 200: RuleList, ...errors } } }, async (request) => ({
-      items: await configurations.listRules(deps, await tenantOf(request), request.params.actionCode),
-    }))
+    api.get(
+      rules,
+      {
+        schema: {
+          ...doc('rules', 'List an action’s rules in evaluation order'),
+          params: ActionCodeParams,
+          response: { 200: RuleList, ...errors },
+        },
+      },
+      async (request) => ({
+        items: await configurations.listRules(deps, await tenantOf(request), request.params.actionCode),
+      }),
+    )
     api.post(
       rules,
       {
-        schema: { ...doc('rules', 'Add a rule; an invalid condition is 400 invalid_rule_condition with its position'), params: ActionCodeParams, body: CreateRuleRequest, response: { 201: Rule, ...errors } },
+        schema: {
+          ...doc('rules', 'Add a rule; an invalid condition is 400 invalid_rule_condition with its position'),
+          params: ActionCodeParams,
+          body: CreateRuleRequest,
+          response: { 201: Rule, ...errors },
+        },
       },
       async (request, reply) => {
         const { tenant, actor } = await operator(request)
@@ -163,12 +223,19 @@ export function managementApiRoutes(deps: Deps) {
     api.post(
       `${rules}/dry-run`,
       {
-        schema: { ...doc('rules', 'Evaluate the rules against a context or a past action, recording nothing'), params: ActionCodeParams, body: DryRunRequest, response: { 200: DryRunResponse, ...errors } },
+        schema: {
+          ...doc('rules', 'Evaluate the rules against a context or a past action, recording nothing'),
+          params: ActionCodeParams,
+          body: DryRunRequest,
+          response: { 200: DryRunResponse, ...errors },
+        },
       },
       async (request) => configurations.dryRun(deps, await tenantOf(request), request.params.actionCode, request.body),
     )
-    api.get(`${rules}/:ruleId`, { schema: { ...doc('rules', 'Get a rule'), params: RuleParams, response: { 200: Rule, ...errors } } }, async (request) =>
-      configurations.getRule(deps, await tenantOf(request), request.params.actionCode, request.params.ruleId),
+    api.get(
+      `${rules}/:ruleId`,
+      { schema: { ...doc('rules', 'Get a rule'), params: RuleParams, response: { 200: Rule, ...errors } } },
+      async (request) => configurations.getRule(deps, await tenantOf(request), request.params.actionCode, request.params.ruleId),
     )
     api.patch(
       `${rules}/:ruleId`,
@@ -190,9 +257,13 @@ export function managementApiRoutes(deps: Deps) {
 
     // ── Value lists ──
     const lists = `${PREFIX}/value-lists`
-    api.get(lists, { schema: { ...doc('value lists', 'List value lists (without their items)'), response: { 200: ValueListList, ...errors } } }, async (request) => ({
-      items: await valueLists.listValueLists(deps, await tenantOf(request)),
-    }))
+    api.get(
+      lists,
+      { schema: { ...doc('value lists', 'List value lists (without their items)'), response: { 200: ValueListList, ...errors } } },
+      async (request) => ({
+        items: await valueLists.listValueLists(deps, await tenantOf(request)),
+      }),
+    )
     api.post(
       lists,
       { schema: { ...doc('value lists', 'Create a value list'), body: CreateValueListRequest, response: { 201: ValueList, ...errors } } },
@@ -201,12 +272,21 @@ export function managementApiRoutes(deps: Deps) {
         return reply.status(201).send(await valueLists.createValueList(deps, tenant, actor, request.body))
       },
     )
-    api.get(`${lists}/:alias`, { schema: { ...doc('value lists', 'Get a value list with its items'), params: ListParams, response: { 200: ValueList, ...errors } } }, async (request) =>
-      valueLists.getValueList(deps, await tenantOf(request), request.params.alias),
+    api.get(
+      `${lists}/:alias`,
+      { schema: { ...doc('value lists', 'Get a value list with its items'), params: ListParams, response: { 200: ValueList, ...errors } } },
+      async (request) => valueLists.getValueList(deps, await tenantOf(request), request.params.alias),
     )
     api.patch(
       `${lists}/:alias`,
-      { schema: { ...doc('value lists', 'Rename a value list or replace its items'), params: ListParams, body: UpdateValueListRequest, response: { 200: ValueList, ...errors } } },
+      {
+        schema: {
+          ...doc('value lists', 'Rename a value list or replace its items'),
+          params: ListParams,
+          body: UpdateValueListRequest,
+          response: { 200: ValueList, ...errors },
+        },
+      },
       async (request) => {
         const { tenant, actor } = await operator(request)
         return valueLists.updateValueList(deps, tenant, actor, request.params.alias, request.body)
@@ -214,7 +294,13 @@ export function managementApiRoutes(deps: Deps) {
     )
     api.delete(
       `${lists}/:alias`,
-      { schema: { ...doc('value lists', 'Delete a value list no active rule uses'), params: ListParams, response: { 204: Empty, ...errors } } },
+      {
+        schema: {
+          ...doc('value lists', 'Delete a value list no active rule uses'),
+          params: ListParams,
+          response: { 204: Empty, ...errors },
+        },
+      },
       async (request, reply) => {
         const { tenant, actor } = await operator(request)
         await valueLists.deleteValueList(deps, tenant, actor, request.params.alias)
@@ -224,23 +310,42 @@ export function managementApiRoutes(deps: Deps) {
 
     // ── Webhooks ──
     const webhooks = `${PREFIX}/webhooks`
-    api.get(webhooks, { schema: { ...doc('webhooks', 'List webhook endpoints'), response: { 200: WebhookEndpointList, ...errors } } }, async (request) => ({
-      items: await management.listWebhooks(deps, await tenantOf(request)),
-    }))
+    api.get(
+      webhooks,
+      { schema: { ...doc('webhooks', 'List webhook endpoints'), response: { 200: WebhookEndpointList, ...errors } } },
+      async (request) => ({
+        items: await management.listWebhooks(deps, await tenantOf(request)),
+      }),
+    )
     api.post(
       webhooks,
-      { schema: { ...doc('webhooks', 'Add a webhook endpoint; its signing secret is shown once'), body: CreateWebhookRequest, response: { 201: CreatedWebhook, ...errors } } },
+      {
+        schema: {
+          ...doc('webhooks', 'Add a webhook endpoint; its signing secret is shown once'),
+          body: CreateWebhookRequest,
+          response: { 201: CreatedWebhook, ...errors },
+        },
+      },
       async (request, reply) => {
         const { tenant, actor } = await operator(request)
         return reply.status(201).send(await management.createWebhook(deps, tenant, actor, request.body))
       },
     )
-    api.get(`${webhooks}/:webhookId`, { schema: { ...doc('webhooks', 'Get a webhook endpoint'), params: WebhookParams, response: { 200: WebhookEndpoint, ...errors } } }, async (request) =>
-      management.getWebhook(deps, await tenantOf(request), request.params.webhookId),
+    api.get(
+      `${webhooks}/:webhookId`,
+      { schema: { ...doc('webhooks', 'Get a webhook endpoint'), params: WebhookParams, response: { 200: WebhookEndpoint, ...errors } } },
+      async (request) => management.getWebhook(deps, await tenantOf(request), request.params.webhookId),
     )
     api.patch(
       `${webhooks}/:webhookId`,
-      { schema: { ...doc('webhooks', 'Change a webhook endpoint'), params: WebhookParams, body: UpdateWebhookRequest, response: { 200: WebhookEndpoint, ...errors } } },
+      {
+        schema: {
+          ...doc('webhooks', 'Change a webhook endpoint'),
+          params: WebhookParams,
+          body: UpdateWebhookRequest,
+          response: { 200: WebhookEndpoint, ...errors },
+        },
+      },
       async (request) => {
         const { tenant, actor } = await operator(request)
         return management.updateWebhook(deps, tenant, actor, request.params.webhookId, request.body)
@@ -257,7 +362,13 @@ export function managementApiRoutes(deps: Deps) {
     )
     api.get(
       `${webhooks}/:webhookId/deliveries`,
-      { schema: { ...doc('webhooks', 'An endpoint’s delivery log, newest first'), params: WebhookParams, response: { 200: WebhookDeliveryList, ...errors } } },
+      {
+        schema: {
+          ...doc('webhooks', 'An endpoint’s delivery log, newest first'),
+          params: WebhookParams,
+          response: { 200: WebhookDeliveryList, ...errors },
+        },
+      },
       async (request) => ({ items: await management.listWebhookDeliveries(deps, await tenantOf(request), request.params.webhookId) }),
     )
     api.post(
@@ -274,17 +385,35 @@ export function managementApiRoutes(deps: Deps) {
     const users = `${PREFIX}/users`
     api.get(
       users,
-      { schema: { ...doc('users', 'Find users by user ID prefix, email, username or phone number'), querystring: UsersQuery, response: { 200: UserPage, ...errors } } },
+      {
+        schema: {
+          ...doc('users', 'Find users by user ID prefix, email, username or phone number'),
+          querystring: UsersQuery,
+          response: { 200: UserPage, ...errors },
+        },
+      },
       async (request) => management.searchUsers(deps, await tenantOf(request), request.query),
     )
     api.get(
       `${users}/:userId`,
-      { schema: { ...doc('users', 'A user with their authenticators and recent actions'), params: ManagedUserParams, response: { 200: ManagedUser, ...errors } } },
+      {
+        schema: {
+          ...doc('users', 'A user with their authenticators and recent actions'),
+          params: ManagedUserParams,
+          response: { 200: ManagedUser, ...errors },
+        },
+      },
       async (request) => management.getManagedUser(deps, await tenantOf(request), request.params.userId),
     )
     api.delete(
       `${users}/:userId`,
-      { schema: { ...doc('users', 'Delete a user, their authenticators and history'), params: ManagedUserParams, response: { 204: Empty, ...errors } } },
+      {
+        schema: {
+          ...doc('users', 'Delete a user, their authenticators and history'),
+          params: ManagedUserParams,
+          response: { 204: Empty, ...errors },
+        },
+      },
       async (request, reply) => {
         const { tenant, actor } = await operator(request)
         await management.deleteManagedUser(deps, tenant, actor, request.params.userId)
@@ -302,7 +431,13 @@ export function managementApiRoutes(deps: Deps) {
     )
     api.post(
       `${users}/:userId/authenticators/:userAuthenticatorId/unlock`,
-      { schema: { ...doc('users', 'Unlock an authenticator locked by failed signatures'), params: ManagedAuthenticatorParams, response: { 204: Empty, ...errors } } },
+      {
+        schema: {
+          ...doc('users', 'Unlock an authenticator locked by failed signatures'),
+          params: ManagedAuthenticatorParams,
+          response: { 204: Empty, ...errors },
+        },
+      },
       async (request, reply) => {
         const { tenant, actor } = await operator(request)
         await management.unlockAuthenticator(deps, tenant, actor, request.params.userId, request.params.userAuthenticatorId)
@@ -312,7 +447,11 @@ export function managementApiRoutes(deps: Deps) {
     api.post(
       `${users}/:userId/push-block/clear`,
       {
-        schema: { ...doc('users', 'Let push requests reach a user who reported one as not theirs'), params: ManagedUserParams, response: { 200: ClearPushBlockResponse, ...errors } },
+        schema: {
+          ...doc('users', 'Let push requests reach a user who reported one as not theirs'),
+          params: ManagedUserParams,
+          response: { 200: ClearPushBlockResponse, ...errors },
+        },
       },
       async (request) => {
         const { tenant, actor } = await operator(request)
@@ -323,7 +462,13 @@ export function managementApiRoutes(deps: Deps) {
     // ── Action log and audit log ──
     api.get(
       `${PREFIX}/actions`,
-      { schema: { ...doc('logs', 'The action log, newest first, filtered'), querystring: ActionLogQuery, response: { 200: ActionLogPage, ...errors } } },
+      {
+        schema: {
+          ...doc('logs', 'The action log, newest first, filtered'),
+          querystring: ActionLogQuery,
+          response: { 200: ActionLogPage, ...errors },
+        },
+      },
       async (request) => management.queryActionLog(deps, await tenantOf(request), request.query),
     )
     api.get(
