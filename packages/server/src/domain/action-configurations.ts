@@ -108,7 +108,10 @@ export async function deleteActionConfiguration(deps: Deps, tenant: TenantContex
     if (!before) throw new ApiError('not_found', 'No such action configuration')
     const rules = await rulesRepo.listRules(tx, tenant.tenantId, actionCode)
     await configsRepo.deleteActionConfiguration(tx, tenant.tenantId, actionCode)
-    return { result: undefined, entry: { event: 'action_configuration.deleted', target: actionCode, before: { settings: before.settings, rules } } }
+    return {
+      result: undefined,
+      entry: { event: 'action_configuration.deleted', target: actionCode, before: { settings: before.settings, rules } },
+    }
   })
   deps.tenants.forget(tenant.tenantId)
 }
@@ -125,7 +128,8 @@ function ownSettings(current: Record<string, unknown>, change: Record<string, un
     next.verificationWebhookUrl = checkOutboundUrl({ ALLOW_PRIVATE_WEBHOOK_URLS: policy.allowPrivateUrls }, change.verificationWebhookUrl)
   }
   const parsed = ActionSettings.strict().safeParse(next)
-  if (!parsed.success) throw new ApiError('invalid_request', `Invalid action settings: ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`)
+  if (!parsed.success)
+    throw new ApiError('invalid_request', `Invalid action settings: ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`)
   return parsed.data
 }
 
@@ -152,7 +156,8 @@ function configurationView(tenant: TenantContext, row: configsRepo.ActionConfigu
 // ── Rules ────────────────────────────────────────────────────────────────────────────────
 
 export async function listRules(deps: Deps, tenant: TenantContext, actionCode: string): Promise<Rule[]> {
-  if (!(await configsRepo.findActionConfiguration(deps.db, tenant.tenantId, actionCode))) throw new ApiError('not_found', 'No such action configuration')
+  if (!(await configsRepo.findActionConfiguration(deps.db, tenant.tenantId, actionCode)))
+    throw new ApiError('not_found', 'No such action configuration')
   return (await rulesRepo.listRules(deps.db, tenant.tenantId, actionCode)).map(ruleView)
 }
 
@@ -162,7 +167,13 @@ export async function getRule(deps: Deps, tenant: TenantContext, actionCode: str
   return ruleView(row)
 }
 
-export async function createRule(deps: Deps, tenant: TenantContext, actor: Actor, actionCode: string, request: CreateRuleRequest): Promise<Rule> {
+export async function createRule(
+  deps: Deps,
+  tenant: TenantContext,
+  actor: Actor,
+  actionCode: string,
+  request: CreateRuleRequest,
+): Promise<Rule> {
   const row = await audited(deps, tenant.tenantId, actor, async (tx) => {
     await checkCondition(tx, tenant.tenantId, request.condition)
     const fields: rulesRepo.RuleFields = {
@@ -194,9 +205,13 @@ export async function updateRule(
     const before = await rulesRepo.findRule(tx, tenant.tenantId, actionCode, ruleId, true)
     if (!before) throw new ApiError('not_found', 'No such rule')
     // A rule that is or becomes active must compile and name lists that exist now.
-    if (change.condition !== undefined || change.isActive === true) await checkCondition(tx, tenant.tenantId, change.condition ?? before.condition)
+    if (change.condition !== undefined || change.isActive === true)
+      await checkCondition(tx, tenant.tenantId, change.condition ?? before.condition)
     const after = await rulesRepo.updateRule(tx, tenant.tenantId, actionCode, ruleId, change, now(deps))
-    return { result: after!, entry: { event: 'rule.updated', target: `${actionCode}/${ruleId}`, before: ruleView(before), after: ruleView(after!) } }
+    return {
+      result: after!,
+      entry: { event: 'rule.updated', target: `${actionCode}/${ruleId}`, before: ruleView(before), after: ruleView(after!) },
+    }
   })
   deps.tenants.forget(tenant.tenantId)
   return ruleView(row)
@@ -218,7 +233,9 @@ function compileForSave(condition: string): CompiledCondition {
   } catch (error) {
     if (error instanceof ConditionError) {
       const at = error.details.line === undefined ? '' : ` (line ${error.details.line}, column ${error.details.column})`
-      throw new ApiError('invalid_rule_condition', `Invalid condition${at}: ${error.details.message}`, undefined, undefined, { ...error.details })
+      throw new ApiError('invalid_rule_condition', `Invalid condition${at}: ${error.details.message}`, undefined, undefined, {
+        ...error.details,
+      })
     }
     throw error
   }
@@ -266,7 +283,12 @@ const EVERY_SIGNAL: ReadonlySet<Signal> = new Set(['request', 'user', 'ipHistory
 export async function dryRun(deps: Deps, tenant: TenantContext, actionCode: string, request: DryRunRequest): Promise<DryRunResponse> {
   const configuration = await configsRepo.findActionConfiguration(deps.db, tenant.tenantId, actionCode)
   if (!configuration) throw new ApiError('not_found', 'No such action configuration')
-  const rules = loadRules((await rulesRepo.listRules(deps.db, tenant.tenantId, actionCode)).map((r) => ({ ...r, createdAt: new Date(r.createdAt).toISOString() })))
+  const rules = loadRules(
+    (await rulesRepo.listRules(deps.db, tenant.tenantId, actionCode)).map((r) => ({
+      ...r,
+      createdAt: new Date(r.createdAt).toISOString(),
+    })),
+  )
   const draft = request.condition === undefined ? null : compileForSave(request.condition)
   const listAliases = [...new Set([...needsOf(rules).lists, ...(draft?.lists ?? [])])]
 

@@ -24,24 +24,37 @@ export async function audited<T>(deps: Deps, tenantId: string, actor: Actor, cha
     const { result, entry } = await change(tx)
     // A change that changed nothing (an empty PATCH) is not worth an entry.
     const unchanged = entry && entry.before !== undefined && entry.after !== undefined && isDeepStrictEqual(entry.before, entry.after)
-    if (entry && !unchanged) await repo.insertAudit(tx, tenantId, { auditId: randomUUID(), at, actor, event: entry.event, target: entry.target, before: entry.before, after: entry.after })
+    if (entry && !unchanged)
+      await repo.insertAudit(tx, tenantId, {
+        auditId: randomUUID(),
+        at,
+        actor,
+        event: entry.event,
+        target: entry.target,
+        before: entry.before,
+        after: entry.after,
+      })
     return result
   })
 }
 
-export async function listAuditLog(deps: Deps, tenantId: string, query: { limit: number; cursor?: string | undefined }): Promise<Page<AuditEntry>> {
+export async function listAuditLog(
+  deps: Deps,
+  tenantId: string,
+  query: { limit: number; cursor?: string | undefined },
+): Promise<Page<AuditEntry>> {
   const after = query.cursor === undefined ? null : decodeCursor(query.cursor)
   const rows = await repo.listAudit(deps.db, tenantId, query.limit + 1, after ? { at: after.at, auditId: after.id } : null)
   return pageOf(
     rows,
     query.limit,
     (row) => ({
-    auditId: row.auditId,
-    at: new Date(row.at).toISOString(),
-    actor: row.actor,
-    event: row.event,
-    target: row.target,
-    ...(row.before !== null ? { before: row.before } : {}),
+      auditId: row.auditId,
+      at: new Date(row.at).toISOString(),
+      actor: row.actor,
+      event: row.event,
+      target: row.target,
+      ...(row.before !== null ? { before: row.before } : {}),
       ...(row.after !== null ? { after: row.after } : {}),
     }),
     (row) => encodeCursor(new Date(row.at), row.auditId),

@@ -54,7 +54,10 @@ export async function updateTenant(
     if (name !== undefined) await tenantsRepo.renameTenant(tx, tenant.tenantId, name)
     if (Object.keys(settings).length > 0) await updateTenantSettings(tx, tenant.tenantId, settings)
     const after = (await tenantsRepo.findTenant(tx, tenant.tenantId))!
-    return { result: after, entry: { event: 'tenant.updated', target: tenant.tenantId, before: tenantView(before), after: tenantView(after) } }
+    return {
+      result: after,
+      entry: { event: 'tenant.updated', target: tenant.tenantId, before: tenantView(before), after: tenantView(after) },
+    }
   })
   deps.tenants.forget(tenant.tenantId)
   return tenantView(row)
@@ -103,7 +106,10 @@ export async function createApiKey(deps: Deps, tenantId: string, actor: Actor, r
   await audited(deps, tenantId, actor, async (tx) => {
     if (!(await tenantsRepo.findTenant(tx, tenantId))) throw new ApiError('not_found', 'No such tenant')
     await tenantsRepo.insertKey(tx, tenantId, { keyId: key.keyId, type: request.type, secretHash: key.hash, name: request.name ?? null })
-    return { result: undefined, entry: { event: 'api_key.created', target: key.keyId, after: { keyId: key.keyId, type: request.type, name: request.name ?? null } } }
+    return {
+      result: undefined,
+      entry: { event: 'api_key.created', target: key.keyId, after: { keyId: key.keyId, type: request.type, name: request.name ?? null } },
+    }
   })
   return { keyId: key.keyId, type: request.type, ...optional('name', request.name), key: key.value }
 }
@@ -182,7 +188,13 @@ export async function deleteManagedUser(deps: Deps, tenant: TenantContext, actor
   wakeWebhooks(deps, tenant)
 }
 
-export async function revokeAuthenticator(deps: Deps, tenant: TenantContext, actor: Actor, userId: string, credentialId: string): Promise<void> {
+export async function revokeAuthenticator(
+  deps: Deps,
+  tenant: TenantContext,
+  actor: Actor,
+  userId: string,
+  credentialId: string,
+): Promise<void> {
   await audited(deps, tenant.tenantId, actor, async (tx) => {
     const deleted = isUuid(credentialId) && (await credentialsRepo.deleteCredential(tx, tenant.tenantId, userId, credentialId, now(deps)))
     if (!deleted) throw new ApiError('not_found', 'No such authenticator')
@@ -191,7 +203,13 @@ export async function revokeAuthenticator(deps: Deps, tenant: TenantContext, act
   wakeWebhooks(deps, tenant)
 }
 
-export async function unlockAuthenticator(deps: Deps, tenant: TenantContext, actor: Actor, userId: string, credentialId: string): Promise<void> {
+export async function unlockAuthenticator(
+  deps: Deps,
+  tenant: TenantContext,
+  actor: Actor,
+  userId: string,
+  credentialId: string,
+): Promise<void> {
   await audited(deps, tenant.tenantId, actor, async (tx) => {
     const unlocked = isUuid(credentialId) && (await credentialsRepo.unlockCredential(tx, tenant.tenantId, userId, credentialId))
     if (!unlocked) throw new ApiError('not_found', 'No such authenticator')
@@ -264,7 +282,13 @@ export interface OperatorPolicy extends UrlPolicy {
 const apiPolicy = (deps: Deps): OperatorPolicy => ({ allowPrivateUrls: deps.config.ALLOW_PRIVATE_WEBHOOK_URLS })
 
 /** Adds an endpoint; the signing secret is in this response only. */
-export async function createWebhook(deps: Deps, tenant: TenantContext, actor: Actor, request: CreateWebhookRequest, policy = apiPolicy(deps)) {
+export async function createWebhook(
+  deps: Deps,
+  tenant: TenantContext,
+  actor: Actor,
+  request: CreateWebhookRequest,
+  policy = apiPolicy(deps),
+) {
   const created = await audited(deps, tenant.tenantId, actor, async (tx) => {
     const endpoint = { ...request, secret: policy.secret }
     const row = await createWebhookEndpoint(tx, tenant.tenantId, endpoint, deps.config.COUNTERSIGN_ENCRYPTION_KEY, now(deps), policy)
@@ -274,7 +298,14 @@ export async function createWebhook(deps: Deps, tenant: TenantContext, actor: Ac
   return { ...webhookView(created), secret: created.secret }
 }
 
-export async function updateWebhook(deps: Deps, tenant: TenantContext, actor: Actor, webhookId: string, change: UpdateWebhookRequest, policy = apiPolicy(deps)) {
+export async function updateWebhook(
+  deps: Deps,
+  tenant: TenantContext,
+  actor: Actor,
+  webhookId: string,
+  change: UpdateWebhookRequest,
+  policy = apiPolicy(deps),
+) {
   const row = await audited(deps, tenant.tenantId, actor, async (tx) => {
     const before = await webhooksRepo.findEndpoint(tx, tenant.tenantId, webhookId)
     if (!before) throw new ApiError('not_found', 'No such webhook endpoint')
@@ -288,7 +319,8 @@ export async function updateWebhook(deps: Deps, tenant: TenantContext, actor: Ac
 export async function deleteWebhook(deps: Deps, tenant: TenantContext, actor: Actor, webhookId: string): Promise<void> {
   await audited(deps, tenant.tenantId, actor, async (tx) => {
     const before = await webhooksRepo.findEndpoint(tx, tenant.tenantId, webhookId)
-    if (!before || !(await webhooksRepo.deleteEndpoint(tx, tenant.tenantId, webhookId))) throw new ApiError('not_found', 'No such webhook endpoint')
+    if (!before || !(await webhooksRepo.deleteEndpoint(tx, tenant.tenantId, webhookId)))
+      throw new ApiError('not_found', 'No such webhook endpoint')
     return { result: undefined, entry: { event: 'webhook.deleted', target: webhookId, before: webhookView(before) } }
   })
   deps.tenants.forget(tenant.tenantId)
@@ -314,9 +346,16 @@ export async function listWebhookDeliveries(deps: Deps, tenant: TenantContext, w
 }
 
 /** Puts a delivery back in the queue, due now. */
-export async function retryWebhookDelivery(deps: Deps, tenant: TenantContext, actor: Actor, webhookId: string, eventId: string): Promise<void> {
+export async function retryWebhookDelivery(
+  deps: Deps,
+  tenant: TenantContext,
+  actor: Actor,
+  webhookId: string,
+  eventId: string,
+): Promise<void> {
   await audited(deps, tenant.tenantId, actor, async (tx) => {
-    if (!(await webhooksRepo.requeueDelivery(tx, tenant.tenantId, webhookId, eventId, now(deps)))) throw new ApiError('not_found', 'No such delivery')
+    if (!(await webhooksRepo.requeueDelivery(tx, tenant.tenantId, webhookId, eventId, now(deps))))
+      throw new ApiError('not_found', 'No such delivery')
     return { result: undefined, entry: { event: 'webhook.delivery_retried', target: `${webhookId}/${eventId}` } }
   })
   wakeWebhooks(deps, tenant)

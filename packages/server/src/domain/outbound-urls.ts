@@ -46,7 +46,10 @@ export function checkOutboundUrl(config: Pick<Config, 'ALLOW_PRIVATE_WEBHOOK_URL
   if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ApiError('invalid_request', 'The URL must be http or https')
   if (url.username || url.password) throw new ApiError('invalid_request', 'The URL must not carry credentials')
   if (!config.ALLOW_PRIVATE_WEBHOOK_URLS && isInternalHost(url.hostname)) {
-    throw new ApiError('invalid_request', 'The URL points at a loopback, private or link-local address; set ALLOW_PRIVATE_WEBHOOK_URLS=true to allow it')
+    throw new ApiError(
+      'invalid_request',
+      'The URL points at a loopback, private or link-local address; set ALLOW_PRIVATE_WEBHOOK_URLS=true to allow it',
+    )
   }
   return url.toString()
 }

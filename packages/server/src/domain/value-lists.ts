@@ -20,17 +20,33 @@ export async function getValueList(deps: Deps, tenant: TenantContext, alias: str
   return view(row)
 }
 
-export async function createValueList(deps: Deps, tenant: TenantContext, actor: Actor, request: CreateValueListRequest): Promise<ValueList> {
+export async function createValueList(
+  deps: Deps,
+  tenant: TenantContext,
+  actor: Actor,
+  request: CreateValueListRequest,
+): Promise<ValueList> {
   const items = checkItems(request.itemType, request.items ?? [])
   const row = await audited(deps, tenant.tenantId, actor, async (tx) => {
-    const created = await repo.insertValueList(tx, tenant.tenantId, { alias: request.alias, name: request.name, itemType: request.itemType, items }, now(deps))
+    const created = await repo.insertValueList(
+      tx,
+      tenant.tenantId,
+      { alias: request.alias, name: request.name, itemType: request.itemType, items },
+      now(deps),
+    )
     if (!created) throw new ApiError('conflict', 'A value list with this alias exists')
     return { result: created, entry: { event: 'value_list.created', target: request.alias, after: view(created) } }
   })
   return view(row)
 }
 
-export async function updateValueList(deps: Deps, tenant: TenantContext, actor: Actor, alias: string, change: UpdateValueListRequest): Promise<ValueList> {
+export async function updateValueList(
+  deps: Deps,
+  tenant: TenantContext,
+  actor: Actor,
+  alias: string,
+  change: UpdateValueListRequest,
+): Promise<ValueList> {
   const row = await audited(deps, tenant.tenantId, actor, async (tx) => {
     const before = await repo.findValueList(tx, tenant.tenantId, alias, 'update')
     if (!before) throw new ApiError('not_found', 'No such value list')

@@ -14,10 +14,18 @@ const CONFIGURATION_COLUMNS = sql`ac.action_code AS "actionCode", ac.settings, a
   (SELECT count(*)::int FROM rules r WHERE r.tenant_id = ac.tenant_id AND r.action_code = ac.action_code) AS "ruleCount"`
 
 export async function listActionConfigurations(db: Db, tenantId: string): Promise<ActionConfigurationRow[]> {
-  return queryRows(db, sql`SELECT ${CONFIGURATION_COLUMNS} FROM action_configurations ac WHERE ac.tenant_id = ${tenantId} ORDER BY ac.action_code`)
+  return queryRows(
+    db,
+    sql`SELECT ${CONFIGURATION_COLUMNS} FROM action_configurations ac WHERE ac.tenant_id = ${tenantId} ORDER BY ac.action_code`,
+  )
 }
 
-export async function findActionConfiguration(db: Db, tenantId: string, actionCode: string, forUpdate = false): Promise<ActionConfigurationRow | null> {
+export async function findActionConfiguration(
+  db: Db,
+  tenantId: string,
+  actionCode: string,
+  forUpdate = false,
+): Promise<ActionConfigurationRow | null> {
   const [row] = await queryRows<ActionConfigurationRow>(
     db,
     sql`SELECT ${CONFIGURATION_COLUMNS} FROM action_configurations ac

@@ -43,7 +43,14 @@ export async function findRule(db: Db, tenantId: string, actionCode: string, rul
 }
 
 /** Adds a rule; null when the action code has no configuration. */
-export async function insertRule(db: Db, tenantId: string, actionCode: string, ruleId: string, rule: RuleFields, now: Date): Promise<RuleRow | null> {
+export async function insertRule(
+  db: Db,
+  tenantId: string,
+  actionCode: string,
+  ruleId: string,
+  rule: RuleFields,
+  now: Date,
+): Promise<RuleRow | null> {
   const [row] = await queryRows<RuleRow>(
     db,
     sql`INSERT INTO rules AS r (tenant_id, rule_id, action_code, name, description, is_active, priority, outcome,

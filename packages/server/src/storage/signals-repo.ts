@@ -71,7 +71,10 @@ export async function readSignals(db: Db, tenantId: string, q: SignalQuery): Pro
     sql`${
       q.lists.length > 0
         ? sql`(SELECT jsonb_object_agg(l.alias, l.items) FROM value_lists l
-                WHERE l.tenant_id = ${tenantId} AND l.alias IN (${sql.join(q.lists.map((alias) => sql`${alias}`), sql`, `)}))`
+                WHERE l.tenant_id = ${tenantId} AND l.alias IN (${sql.join(
+                  q.lists.map((alias) => sql`${alias}`),
+                  sql`, `,
+                )}))`
         : none
     } AS lists`,
   ]
@@ -92,6 +95,9 @@ export async function readSignals(db: Db, tenantId: string, q: SignalQuery): Pro
        WHERE ${mine} AND a.ip_address IS NOT NULL AND a.created_at < ${q.at}
        ORDER BY a.created_at DESC LIMIT 1) p ON true`)
   }
-  const [row] = await queryRowsPrepared<SignalRow>(db, sql`SELECT ${sql.join(parts, sql`, `)} FROM (SELECT 1) one ${sql.join(joins, sql` `)}`)
+  const [row] = await queryRowsPrepared<SignalRow>(
+    db,
+    sql`SELECT ${sql.join(parts, sql`, `)} FROM (SELECT 1) one ${sql.join(joins, sql` `)}`,
+  )
   return row!
 }

@@ -36,7 +36,12 @@ export async function findValueList(db: Db, tenantId: string, alias: string, loc
 }
 
 /** Adds a list; null when the alias is taken. */
-export async function insertValueList(db: Db, tenantId: string, list: Omit<ValueListRow, 'createdAt' | 'updatedAt'>, now: Date): Promise<ValueListRow | null> {
+export async function insertValueList(
+  db: Db,
+  tenantId: string,
+  list: Omit<ValueListRow, 'createdAt' | 'updatedAt'>,
+  now: Date,
+): Promise<ValueListRow | null> {
   const [row] = await queryRows<ValueListRow>(
     db,
     sql`INSERT INTO value_lists AS l (tenant_id, alias, name, item_type, items, created_at, updated_at)
@@ -64,7 +69,10 @@ export async function updateValueList(
 }
 
 export async function deleteValueList(db: Db, tenantId: string, alias: string): Promise<boolean> {
-  const rows = await queryRows<{ one: number }>(db, sql`DELETE FROM value_lists WHERE tenant_id = ${tenantId} AND alias = ${alias} RETURNING 1 AS one`)
+  const rows = await queryRows<{ one: number }>(
+    db,
+    sql`DELETE FROM value_lists WHERE tenant_id = ${tenantId} AND alias = ${alias} RETURNING 1 AS one`,
+  )
   return rows.length > 0
 }
 
@@ -73,7 +81,10 @@ export async function readListItems(db: Db, tenantId: string, aliases: readonly 
   if (aliases.length === 0) return new Map()
   const rows = await queryRows<{ alias: string; items: Array<string | number> }>(
     db,
-    sql`SELECT alias, items FROM value_lists WHERE tenant_id = ${tenantId} AND alias IN (${sql.join(aliases.map((a) => sql`${a}`), sql`, `)})`,
+    sql`SELECT alias, items FROM value_lists WHERE tenant_id = ${tenantId} AND alias IN (${sql.join(
+      aliases.map((a) => sql`${a}`),
+      sql`, `,
+    )})`,
   )
   return new Map(rows.map((row) => [row.alias, row.items]))
 }

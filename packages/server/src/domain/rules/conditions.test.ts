@@ -27,7 +27,9 @@ function errorOf(condition: string): ConditionError {
 }
 
 describe('the documented context', () => {
-  const fields = Object.entries(CONTEXT_OBJECTS).flatMap(([object, decls]) => Object.entries(decls).map(([field, decl]) => [`${object}.${field}`, decl] as const))
+  const fields = Object.entries(CONTEXT_OBJECTS).flatMap(([object, decls]) =>
+    Object.entries(decls).map(([field, decl]) => [`${object}.${field}`, decl] as const),
+  )
 
   it('documents every field in docs/rules.md, with the example the declaration gives', () => {
     for (const [path, decl] of [...fields, ['now', NOW_FIELD] as const]) {
@@ -106,7 +108,11 @@ describe('decide', () => {
   const config = { defaultOutcome: 'CHALLENGE' as const, verificationMethods: ['IN_APP' as const, 'PUSH' as const] }
 
   it('lets the lowest priority number among matches decide, whatever the order they were given in', () => {
-    const rules = loadRules([rule('c', 30, 'ALLOW', 'true'), rule('a', 10, 'BLOCK', 'action.custom.amount > 5.0'), rule('b', 20, 'REVIEW', 'true')])
+    const rules = loadRules([
+      rule('c', 30, 'ALLOW', 'true'),
+      rule('a', 10, 'BLOCK', 'action.custom.amount > 5.0'),
+      rule('b', 20, 'REVIEW', 'true'),
+    ])
     const big = decide(rules, config, context({ action: { custom: { amount: 9 } } }), noLists)
     expect(big).toMatchObject({ outcome: 'BLOCK', decidedBy: 'rule', stateIfEnrolled: 'BLOCK', stateIfNotEnrolled: 'BLOCK' })
     expect(big.priorityRule?.ruleId).toBe('a')
@@ -117,7 +123,12 @@ describe('decide', () => {
 
   it('falls back to the default, which challenges only the enrolled', () => {
     const none = decide([], config, context(), noLists)
-    expect(none).toMatchObject({ outcome: 'CHALLENGE', decidedBy: 'default', stateIfEnrolled: 'CHALLENGE_REQUIRED', stateIfNotEnrolled: 'ALLOW' })
+    expect(none).toMatchObject({
+      outcome: 'CHALLENGE',
+      decidedBy: 'default',
+      stateIfEnrolled: 'CHALLENGE_REQUIRED',
+      stateIfNotEnrolled: 'ALLOW',
+    })
   })
 
   it('counts a rule whose evaluation fails as not matching, with its error', () => {
@@ -138,25 +149,92 @@ describe('decide', () => {
 
 describe('any text as a condition', () => {
   const tokens = fc.constantFrom(
-    'action', 'user', 'ip', 'velocity', 'travel', 'device', 'now', '.', 'custom', 'amount', 'code', 'isNew', 'actions1h',
-    '(', ')', '[', ']', '{', '}', ',', ':', '?', '!', '-', '+', '*', '/', '%', '==', '!=', '<', '>=', '&&', '||', ' in ',
-    '1', '1.5', '-0', '9223372036854775807', '"x"', "'y'", 'true', 'null', 'b"z"', 'size', 'has', 'exists', 'all', 'map',
-    'filter', 'list', "list('a')", 'inCidr', 'contains', 'matches', "'[a-'", 'timestamp', 'duration', "'1h'", 'x', ' ', '\n', '\\', '`', '\u0000',
+    'action',
+    'user',
+    'ip',
+    'velocity',
+    'travel',
+    'device',
+    'now',
+    '.',
+    'custom',
+    'amount',
+    'code',
+    'isNew',
+    'actions1h',
+    '(',
+    ')',
+    '[',
+    ']',
+    '{',
+    '}',
+    ',',
+    ':',
+    '?',
+    '!',
+    '-',
+    '+',
+    '*',
+    '/',
+    '%',
+    '==',
+    '!=',
+    '<',
+    '>=',
+    '&&',
+    '||',
+    ' in ',
+    '1',
+    '1.5',
+    '-0',
+    '9223372036854775807',
+    '"x"',
+    "'y'",
+    'true',
+    'null',
+    'b"z"',
+    'size',
+    'has',
+    'exists',
+    'all',
+    'map',
+    'filter',
+    'list',
+    "list('a')",
+    'inCidr',
+    'contains',
+    'matches',
+    "'[a-'",
+    'timestamp',
+    'duration',
+    "'1h'",
+    'x',
+    ' ',
+    '\n',
+    '\\',
+    '`',
+    '\u0000',
   )
 
   it('either compiles or is refused with a ConditionError, and a compiled one never throws when evaluated', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string({ maxLength: 80 }), fc.array(tokens, { maxLength: 25 }).map((t) => t.join(''))), (text) => {
-        let compiled
-        try {
-          compiled = compileCondition(text)
-        } catch (error) {
-          expect(error).toBeInstanceOf(ConditionError)
-          return
-        }
-        const result = compiled.evaluate(context({ action: { custom: { amount: 3 } } }), new Map([['a', ['x']]]))
-        expect(typeof result.matched).toBe('boolean')
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string({ maxLength: 80 }),
+          fc.array(tokens, { maxLength: 25 }).map((t) => t.join('')),
+        ),
+        (text) => {
+          let compiled
+          try {
+            compiled = compileCondition(text)
+          } catch (error) {
+            expect(error).toBeInstanceOf(ConditionError)
+            return
+          }
+          const result = compiled.evaluate(context({ action: { custom: { amount: 3 } } }), new Map([['a', ['x']]]))
+          expect(typeof result.matched).toBe('boolean')
+        },
+      ),
       { numRuns: 3000 },
     )
   })

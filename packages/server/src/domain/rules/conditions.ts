@@ -131,7 +131,8 @@ const compiled = new Map<string, CompiledCondition>()
 export function compileCondition(text: string): CompiledCondition {
   const hit = compiled.get(text)
   if (hit) return hit
-  if (text.length > CONDITION_LIMITS.maxLength) throw conditionError(text, `a condition has at most ${CONDITION_LIMITS.maxLength} characters`)
+  if (text.length > CONDITION_LIMITS.maxLength)
+    throw conditionError(text, `a condition has at most ${CONDITION_LIMITS.maxLength} characters`)
   let checked: ReturnType<typeof checker.check>
   try {
     checked = checker.check(text)
@@ -143,7 +144,8 @@ export function compileCondition(text: string): CompiledCondition {
     const error = checked.error as (Error & { node?: { pos?: number } }) | undefined
     throw conditionError(text, firstLine(error?.message ?? 'invalid condition'), error?.node?.pos)
   }
-  if (checked.type !== 'bool' && checked.type !== 'dyn') throw conditionError(text, `a condition must be true or false, not ${checked.type}`)
+  if (checked.type !== 'bool' && checked.type !== 'dyn')
+    throw conditionError(text, `a condition must be true or false, not ${checked.type}`)
 
   let parsed: ReturnType<typeof parse>
   try {
@@ -225,7 +227,8 @@ function inspect(root: Expr, text: string, positions: { [id: string]: number }) 
         }
         return
       case 'comprehensionExpr': {
-        if (inLoop) throw conditionError(text, 'a macro (all, exists, map, filter) cannot run inside another one', positions[String(expr.id)])
+        if (inLoop)
+          throw conditionError(text, 'a macro (all, exists, map, filter) cannot run inside another one', positions[String(expr.id)])
         comprehensions++
         const c = kind.value
         visit(c.iterRange, false)

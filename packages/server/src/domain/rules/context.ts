@@ -31,48 +31,114 @@ export const CONTEXT_OBJECTS = {
   },
   user: {
     id: request('string', 'The tenant’s user ID.', `user.id.startsWith('staff-')`),
-    custom: { type: 'map', signal: 'user', description: 'The user’s `custom` attributes (PATCH /v1/users).', example: `user.custom.tier == 'gold'` },
+    custom: {
+      type: 'map',
+      signal: 'user',
+      description: 'The user’s `custom` attributes (PATCH /v1/users).',
+      example: `user.custom.tier == 'gold'`,
+    },
     isEnrolled: { type: 'bool', signal: 'user', description: 'Has at least one authenticator.', example: `!user.isEnrolled` },
     authenticatorCount: { type: 'int', signal: 'user', description: 'Number of authenticators.', example: `user.authenticatorCount > 3` },
-    createdAt: { type: 'timestamp', signal: 'user', description: 'When the user was first seen (now, for a new user).', example: `now - user.createdAt < duration('24h')` },
+    createdAt: {
+      type: 'timestamp',
+      signal: 'user',
+      description: 'When the user was first seen (now, for a new user).',
+      example: `now - user.createdAt < duration('24h')`,
+    },
     ageDays: { type: 'double', signal: 'user', description: 'Days since the user was first seen.', example: `user.ageDays < 7.0` },
   },
   ip: {
     address: request('string', 'Track’s `ipAddress` (empty when not sent).', `ip.address == '203.0.113.7'`),
-    isNew: { type: 'bool', signal: 'ipHistory', description: 'No earlier action of this user came from this address.', example: `ip.isNew` },
-    country: { type: 'string', signal: 'ipCountry', description: 'ISO country code from the offline database; empty when unknown.', example: `ip.country in ['KP', 'IR']` },
+    isNew: {
+      type: 'bool',
+      signal: 'ipHistory',
+      description: 'No earlier action of this user came from this address.',
+      example: `ip.isNew`,
+    },
+    country: {
+      type: 'string',
+      signal: 'ipCountry',
+      description: 'ISO country code from the offline database; empty when unknown.',
+      example: `ip.country in ['KP', 'IR']`,
+    },
   },
   device: {
     id: request('string', 'Track’s `deviceId` (empty when not sent).', `device.id != ''`),
-    isNew: { type: 'bool', signal: 'deviceHistory', description: 'No earlier action of this user named this device ID.', example: `device.isNew` },
-    count: { type: 'int', signal: 'deviceHistory', description: 'Distinct device IDs seen for this user before.', example: `device.count >= 5` },
+    isNew: {
+      type: 'bool',
+      signal: 'deviceHistory',
+      description: 'No earlier action of this user named this device ID.',
+      example: `device.isNew`,
+    },
+    count: {
+      type: 'int',
+      signal: 'deviceHistory',
+      description: 'Distinct device IDs seen for this user before.',
+      example: `device.count >= 5`,
+    },
   },
   userAgent: {
     value: request('string', 'Track’s `userAgent` (empty when not sent).', `userAgent.value.contains('Android')`),
     isBot: request('bool', 'The user agent is a known crawler, bot or HTTP library.', `userAgent.isBot`),
   },
   velocity: {
-    actions1h: { type: 'int', signal: 'velocity', description: 'Actions of this user in the last hour.', example: `velocity.actions1h > 20` },
-    actions24h: { type: 'int', signal: 'velocity', description: 'Actions of this user in the last 24 hours.', example: `velocity.actions24h > 100` },
-    sameAction1h: { type: 'int', signal: 'velocity', description: 'Actions with this code by this user in the last hour.', example: `velocity.sameAction1h >= 3` },
+    actions1h: {
+      type: 'int',
+      signal: 'velocity',
+      description: 'Actions of this user in the last hour.',
+      example: `velocity.actions1h > 20`,
+    },
+    actions24h: {
+      type: 'int',
+      signal: 'velocity',
+      description: 'Actions of this user in the last 24 hours.',
+      example: `velocity.actions24h > 100`,
+    },
+    sameAction1h: {
+      type: 'int',
+      signal: 'velocity',
+      description: 'Actions with this code by this user in the last hour.',
+      example: `velocity.sameAction1h >= 3`,
+    },
     failedChallenges24h: {
       type: 'int',
       signal: 'velocity',
       description: 'This user’s actions of the last 24 hours that ended CHALLENGE_FAILED.',
       example: `velocity.failedChallenges24h > 2`,
     },
-    distinctIps24h: { type: 'int', signal: 'velocity', description: 'Distinct IP addresses of this user in the last 24 hours.', example: `velocity.distinctIps24h > 3` },
+    distinctIps24h: {
+      type: 'int',
+      signal: 'velocity',
+      description: 'Distinct IP addresses of this user in the last 24 hours.',
+      example: `velocity.distinctIps24h > 3`,
+    },
   },
   travel: {
     impossible: {
       type: 'bool',
       signal: 'travel',
-      description: 'Getting here from the previous action’s location would take more than 1,000 km/h (both locations known, over 500 km apart).',
+      description:
+        'Getting here from the previous action’s location would take more than 1,000 km/h (both locations known, over 500 km apart).',
       example: `travel.impossible`,
     },
-    distanceKm: { type: 'double', signal: 'travel', description: 'Distance from the previous action’s location; 0 when either is unknown.', example: `travel.distanceKm > 2000.0` },
-    speedKmh: { type: 'double', signal: 'travel', description: 'That distance over the time between the two actions.', example: `travel.speedKmh > 900.0` },
-    previousCountry: { type: 'string', signal: 'travel', description: 'Country of the previous action’s IP address; empty when unknown.', example: `travel.previousCountry != ip.country` },
+    distanceKm: {
+      type: 'double',
+      signal: 'travel',
+      description: 'Distance from the previous action’s location; 0 when either is unknown.',
+      example: `travel.distanceKm > 2000.0`,
+    },
+    speedKmh: {
+      type: 'double',
+      signal: 'travel',
+      description: 'That distance over the time between the two actions.',
+      example: `travel.speedKmh > 900.0`,
+    },
+    previousCountry: {
+      type: 'string',
+      signal: 'travel',
+      description: 'Country of the previous action’s IP address; empty when unknown.',
+      example: `travel.previousCountry != ip.country`,
+    },
   },
 } as const satisfies Record<string, Fields>
 
@@ -161,7 +227,14 @@ function hasType(value: unknown, type: FieldType): boolean {
 }
 
 function describeType(type: FieldType): string {
-  return { string: 'a string', int: 'an integer', double: 'a number', bool: 'true or false', timestamp: 'an ISO 8601 date-time', map: 'an object' }[type]
+  return {
+    string: 'a string',
+    int: 'an integer',
+    double: 'a number',
+    bool: 'true or false',
+    timestamp: 'an ISO 8601 date-time',
+    map: 'an object',
+  }[type]
 }
 
 /** The CEL bindings for a complete JSON context: ints become bigints, timestamps Timestamps. */
@@ -172,7 +245,8 @@ export function celBindings(context: ContextJson): Record<string, unknown> {
     const out: Record<string, unknown> = {}
     for (const [field, decl] of Object.entries(fields)) {
       const value = values[field]
-      out[field] = decl.type === 'int' ? BigInt(value as number) : decl.type === 'timestamp' ? timestampFromDate(new Date(value as string)) : value
+      out[field] =
+        decl.type === 'int' ? BigInt(value as number) : decl.type === 'timestamp' ? timestampFromDate(new Date(value as string)) : value
     }
     bindings[object] = out
   }

@@ -41,7 +41,8 @@ export async function buildContext(
   listAliases: readonly string[],
 ): Promise<BuiltContext> {
   const wants = (signal: Signal) => signals.has(signal)
-  const historyNeeded = ['user', 'ipHistory', 'deviceHistory', 'velocity', 'travel'].some((s) => wants(s as Signal)) || listAliases.length > 0
+  const historyNeeded =
+    ['user', 'ipHistory', 'deviceHistory', 'velocity', 'travel'].some((s) => wants(s as Signal)) || listAliases.length > 0
   const row = historyNeeded
     ? await readSignals(db, tenantId, {
         userId: facts.userId,
