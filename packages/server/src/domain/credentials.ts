@@ -25,7 +25,8 @@ const ENROLLABLE_STATES: ReadonlySet<ActionState> = new Set(['ALLOW', 'CHALLENGE
  * Enrolls a device key for the token's user. The first authenticator may be added with a
  * default token; another needs the add:authenticators scope. Either way the token's action
  * must allow it: a CHALLENGE_REQUIRED action must first be completed (by a device already
- * enrolled, through push or QR), so a token alone never adds a second device.
+ * enrolled, through push or QR), so a token alone never adds a second device, and the token
+ * that adds one is spent by it: one approval, one device.
  */
 export async function addCredential(
   deps: Deps,
@@ -56,7 +57,7 @@ export async function addCredential(
           ? new Date(deps.clock() + tenant.settings.pushCredentialTtlDays * 86_400_000)
           : null,
     },
-    { jti: token.jti, idempotencyKey: token.other.idempotencyKey, actionCode: token.other.actionCode },
+    { jti: token.jti, idempotencyKey: token.other.idempotencyKey, actionCode: token.other.actionCode, expiresAt: new Date(token.exp * 1000) },
     now(deps),
     (facts) => {
       if (facts.tokenUsed) throw new ApiError('invalid_token', 'This token has already been validated')
@@ -67,6 +68,8 @@ export async function addCredential(
       if (!ENROLLABLE_STATES.has(facts.actionState)) {
         throw new ApiError('invalid_action_state', `A device cannot be enrolled while the action is ${facts.actionState}`)
       }
+      // One approval adds one device: a token that adds a user's second (or later) device is spent by it.
+      return { spendToken: facts.existingCredentials > 0 }
     },
   )
   switch (result.outcome) {

@@ -53,6 +53,9 @@ export type InsertCredentialResult =
   | { outcome: 'duplicate_key' }
   | { outcome: 'no_user' }
 
+/** Thrown inside the enrollment transaction to roll it back when the key is already enrolled. */
+class DuplicateKey extends Error {}
+
 /** What deciding an enrollment needs, read under a lock on the user's row. */
 export interface EnrollmentFacts {
   existingCredentials: number
@@ -63,28 +66,44 @@ export interface EnrollmentFacts {
 
 /**
  * Adds a credential if `check` (the domain's decision, which throws to refuse) accepts the
- * facts. The user's row is locked while they are read and the row inserted, so two racing
- * enrollments cannot both pass a check on how many credentials exist.
+ * facts, and spends the token when `check` says so. The user's row is locked while they are
+ * read and the row inserted, so two racing enrollments cannot both pass a check on how many
+ * credentials exist. A duplicate key rolls everything back, the token's use included.
  */
 export async function insertCredential(
   db: Db,
   tenantId: string,
   credential: NewCredential,
-  token: { jti: string; idempotencyKey: string; actionCode: string },
+  token: { jti: string; idempotencyKey: string; actionCode: string; expiresAt: Date },
   now: Date,
-  check: (facts: EnrollmentFacts) => void,
+  check: (facts: EnrollmentFacts) => { spendToken: boolean },
 ): Promise<InsertCredentialResult> {
   return inTransaction(db, async (t) => {
+    // Lock first, read after: in READ COMMITTED each statement takes a new snapshot, so the
+    // facts below see every credential committed by whoever held the lock before us. (Read in
+    // the locking statement itself, they would come from the snapshot taken before the wait,
+    // and racing enrollments with one first-device token would each count none.)
+    const [locked] = await queryRows<{ one: number }>(
+      t,
+      sql`SELECT 1 AS one FROM users u WHERE u.tenant_id = ${tenantId} AND u.user_id = ${credential.userId} FOR UPDATE`,
+    )
+    if (!locked) return { outcome: 'no_user' as const }
     const [facts] = await queryRows<EnrollmentFacts>(
       t,
-      sql`SELECT (SELECT count(*)::int FROM credentials c WHERE c.tenant_id = u.tenant_id AND c.user_id = u.user_id) AS "existingCredentials",
-                 (SELECT a.state FROM actions a WHERE a.tenant_id = u.tenant_id AND a.idempotency_key = ${token.idempotencyKey}
-                     AND a.user_id = u.user_id AND a.action_code = ${token.actionCode}) AS "actionState",
-                 EXISTS (SELECT 1 FROM used_tokens ut WHERE ut.tenant_id = u.tenant_id AND ut.jti = ${token.jti}) AS "tokenUsed"
-            FROM users u WHERE u.tenant_id = ${tenantId} AND u.user_id = ${credential.userId} FOR UPDATE`,
+      sql`SELECT (SELECT count(*)::int FROM credentials c WHERE c.tenant_id = ${tenantId} AND c.user_id = ${credential.userId}) AS "existingCredentials",
+                 (SELECT a.state FROM actions a WHERE a.tenant_id = ${tenantId} AND a.idempotency_key = ${token.idempotencyKey}
+                     AND a.user_id = ${credential.userId} AND a.action_code = ${token.actionCode}) AS "actionState",
+                 EXISTS (SELECT 1 FROM used_tokens ut WHERE ut.tenant_id = ${tenantId} AND ut.jti = ${token.jti}) AS "tokenUsed"`,
     )
-    if (!facts) return { outcome: 'no_user' }
-    check(facts)
+    if (!facts) return { outcome: 'no_user' as const }
+    const { spendToken } = check(facts)
+    if (spendToken) {
+      // Under the user's lock, and checked unused above: this insert is the token's one use.
+      await queryRows(
+        t,
+        sql`INSERT INTO used_tokens (tenant_id, jti, expires_at) VALUES (${tenantId}, ${token.jti}, ${token.expiresAt}) ON CONFLICT DO NOTHING`,
+      )
+    }
     const rows = await queryRows<CredentialRow>(
       t,
       sql`WITH inserted AS (
@@ -101,7 +120,11 @@ export async function insertCredential(
           SELECT ${CREDENTIAL_COLUMNS} FROM inserted c`,
     )
     const [row] = rows
-    return row ? { outcome: 'inserted', credential: row } : { outcome: 'duplicate_key' }
+    if (!row) throw new DuplicateKey()
+    return { outcome: 'inserted' as const, credential: row }
+  }).catch((error: unknown) => {
+    if (error instanceof DuplicateKey) return { outcome: 'duplicate_key' as const }
+    throw error
   })
 }
 

@@ -1,7 +1,8 @@
 // Shared integration-test setup: one database per test run (PGlite in memory, or PostgreSQL
 // from TEST_DATABASE_URL), one app per test file, a fresh tenant per harness.
 import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto'
-import { Writable } from 'node:stream'
+import { basename } from 'node:path'
+import { expect } from 'vitest'
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify'
 import { createApp } from '../../src/app.ts'
 import { loadConfig } from '../../src/config.ts'
@@ -10,6 +11,7 @@ import { createTenant, type CreatedTenant, type TenantSettings } from '../../src
 import { createLogger } from '../../src/logger.ts'
 import { depsFor, type DepsOverrides } from '../../src/main.ts'
 import { openDatabase, type Database } from '../../src/storage/database.ts'
+import { logCollector, registerSecretsOfRequests, registerTenantSecrets } from './log-secrets.ts'
 
 let shared: Promise<Database> | undefined
 
@@ -53,8 +55,9 @@ export interface Harness {
 }
 
 /**
- * An app on the run's database. `logLines`, when given, receives every log line (and the
- * level defaults to trace) so a test can inspect what the server logs.
+ * An app on the run's database. It logs at trace level into the run's secret scan
+ * (log-secrets.ts), which also learns every key, token and signature its requests and answers
+ * carry; `logLines`, when given, receives every log line too, so a test can inspect it.
  */
 export async function createHarness(
   env: Record<string, string> = {},
@@ -62,32 +65,31 @@ export async function createHarness(
 ): Promise<Harness> {
   const database = await testDatabase()
   const clock = testClock()
-  const level = options.logLines ? 'trace' : 'silent'
   const config = loadConfig({
-    LOG_LEVEL: level,
     COUNTERSIGN_PUBLIC_URL: 'http://countersign.test',
     KEY_CACHE_MS: '0',
     // Suites that try wrong keys on purpose must not throttle each other; throttle.test.ts sets its own.
     API_KEY_FAILURES_PER_WINDOW: '10000',
     ...env,
+    // Every line the server can write is scanned for secrets, whatever level a suite asked for.
+    LOG_LEVEL: 'trace',
   })
-  const sink = options.logLines
-    ? new Writable({
-        write(chunk: Buffer, _encoding, done) {
-          options.logLines!.push(...chunk.toString('utf8').split('\n').filter(Boolean))
-          done()
-        },
-      })
-    : undefined
+  const testFile = expect.getState().testPath
+  const sink = logCollector(testFile ? basename(testFile) : 'harness', options.logLines)
   const deps = depsFor(config, database, createLogger(config.LOG_LEVEL, sink), clock, options.overrides)
   const app = await createApp(deps)
+  registerSecretsOfRequests(app)
   await app.ready()
   return {
     app,
     deps,
     clock,
     database,
-    newTenant: (settings) => createTenant(database.db, 'Test tenant', settings, config.COUNTERSIGN_ENCRYPTION_KEY),
+    newTenant: async (settings) => {
+      const tenant = await createTenant(database.db, 'Test tenant', settings, config.COUNTERSIGN_ENCRYPTION_KEY)
+      await registerTenantSecrets(database, tenant, config.COUNTERSIGN_ENCRYPTION_KEY)
+      return tenant
+    },
     inject: (options) => app.inject(options),
     close: async () => {
       await app.close()

@@ -3,6 +3,7 @@
 // test says — a status, a redirect, or no answer at all (a receiver that hangs).
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { registerSecret } from './log-secrets.ts'
 
 export interface ReceivedRequest {
   method: string
@@ -47,6 +48,12 @@ export async function startReceiver(options: { port?: number } = {}): Promise<We
         receivedAt: Date.now(),
       }
       received.push(request)
+      // The delivery's signatures (x-signature-v2, webhook-signature): never to be logged.
+      for (const [name, value] of Object.entries(req.headers)) {
+        if (!name.includes('signature') || typeof value !== 'string') continue
+        // `t=<ts>,v2=<sig>` and `v1,<sig>`: the signatures without their labels.
+        for (const part of value.split(/[,\s]/)) registerSecret(part.replace(/^[a-z0-9]+=/, ''), `a webhook ${name} value`)
+      }
       const count = received.filter((r) => r.path === request.path).length
       const answer = (responders.get(request.path) ?? (() => 204))(request, count)
       if (answer === 'hang') {
