@@ -25,7 +25,9 @@ export async function createApp(deps: Deps): Promise<FastifyInstance> {
     genReqId: () => randomUUID(),
     requestIdHeader: false,
     routerOptions: { maxParamLength: 512 },
-    return503OnClosing: true,
+    // While draining after SIGTERM, a request that reaches us is served (new connections are
+    // already refused). Fastify's 503 for it would bypass the coded error body and Retry-After.
+    return503OnClosing: false,
     trustProxy: deps.config.TRUST_PROXY,
     frameworkErrors: frameworkErrorHandler,
     clientErrorHandler: rejectMalformedRequest,
