@@ -16,7 +16,6 @@
 //   FUZZ_RUNS=2000 npx vitest run --project integration:pglite packages/server/test/fuzz.test.ts
 import { Buffer } from 'node:buffer'
 import { sign } from 'node:crypto'
-import { request as httpRequest } from 'node:http'
 import { createRequire } from 'node:module'
 import { sql } from 'drizzle-orm'
 import fc, { type Arbitrary } from 'fast-check'
@@ -39,6 +38,7 @@ import { configureAction } from '../src/domain/action-configurations.ts'
 import { queryRows } from '../src/storage/database.ts'
 import { basicAuth, createHarness, newDevice, type Harness, type TestDevice } from './support/harness.ts'
 import { bearer, expectClientOk, expectOk, tenantApi, uniqueId, type TenantApi } from './support/api.ts'
+import { sendOverSocket } from './support/socket-request.ts'
 
 const RUNS = envInt('FUZZ_RUNS', 200)
 const SEED = envInt('FUZZ_SEED', 20_261_129)
@@ -199,40 +199,11 @@ async function send(name: string, generated: FuzzRequest): Promise<void> {
 }
 
 /**
- * Sends a request over a socket and reads until the response ends or its first event is
- * complete, then hangs up, as a page does that navigates away. With app.inject a stream for
- * a pending challenge would never end (and its fake socket lacks what the stream's cleanup calls).
+ * Over a socket: with app.inject a stream for a pending challenge would never end (and its
+ * fake socket lacks what the stream's cleanup calls).
  */
 function overSocket(req: FuzzRequest): Promise<FuzzResponse> {
-  const { hostname, port } = new URL(baseUrl)
-  return new Promise((resolve, reject) => {
-    let settled = false
-    const settle = (outcome: FuzzResponse | Error) => {
-      if (settled) return
-      settled = true
-      clearTimeout(timer)
-      request.destroy()
-      if (outcome instanceof Error) reject(outcome)
-      else resolve(outcome)
-    }
-    // Node sends a GET's body without a length unless told one: the server would read it as a second request.
-    const length = req.payload === undefined ? {} : { 'content-length': String(Buffer.byteLength(req.payload)) }
-    const headers = { ...req.headers, ...length }
-    const request = httpRequest({ host: hostname, port, method: req.method, path: req.url, headers, agent: false }, (res) => {
-      const chunks: Buffer[] = []
-      const done = () => settle({ statusCode: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') })
-      const streaming = /^text\/event-stream/.test(res.headers['content-type'] ?? '')
-      res.on('data', (chunk: Buffer) => {
-        chunks.push(chunk)
-        if (streaming && Buffer.concat(chunks).includes('\n\n')) done()
-      })
-      res.on('end', done)
-      res.on('error', (error) => settle(error))
-    })
-    const timer = setTimeout(() => settle(new Error(`no response (or no stream event) within 10 s: ${describeRequest(req)}`)), 10_000)
-    request.on('error', (error) => settle(error))
-    request.end(req.payload)
-  })
+  return sendOverSocket(baseUrl, { method: req.method, url: req.url, headers: req.headers, body: req.payload }, describeRequest(req))
 }
 
 function tally(name: string, outcome: string): void {

@@ -3,9 +3,9 @@
 // and "no resource", and the two transports app.inject cannot hold open (a Server-Sent Events
 // stream, the WebSocket at /ws-v1-challenge).
 import { randomBytes, randomUUID } from 'node:crypto'
-import { request as httpRequest } from 'node:http'
 import { createRequire } from 'node:module'
 import type { FastifyInstance } from 'fastify'
+import { sendOverSocket, type SocketResponse } from './socket-request.ts'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/
@@ -103,52 +103,14 @@ export function shapeOf(value: unknown, nowMs: number): unknown {
   return value
 }
 
-export interface SocketResponse {
-  statusCode: number
-  headers: Record<string, string | string[] | undefined>
-  body: string
-}
-
-/**
- * Sends a request over a socket and reads until the response ends or its first Server-Sent
- * Event is complete, then hangs up, as a page does that navigates away. app.inject would wait
- * forever for a stream that stays open.
- */
+/** Sends a JSON request over a socket (see sendOverSocket): what app.inject cannot hold open. */
 export function requestOverSocket(
   baseUrl: string,
   request: { method: string; url: string; headers: Record<string, string>; payload?: object },
 ): Promise<SocketResponse> {
-  const { hostname, port } = new URL(baseUrl)
   const body = request.payload === undefined ? undefined : JSON.stringify(request.payload)
-  const headers = {
-    ...request.headers,
-    ...(body === undefined ? {} : { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) }),
-  }
-  return new Promise((resolve, reject) => {
-    let settled = false
-    const settle = (outcome: SocketResponse | Error) => {
-      if (settled) return
-      settled = true
-      clearTimeout(timer)
-      sent.destroy()
-      if (outcome instanceof Error) reject(outcome)
-      else resolve(outcome)
-    }
-    const sent = httpRequest({ host: hostname, port, method: request.method, path: request.url, headers, agent: false }, (res) => {
-      const chunks: Buffer[] = []
-      const done = () => settle({ statusCode: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') })
-      const streaming = /^text\/event-stream/.test(res.headers['content-type'] ?? '')
-      res.on('data', (chunk: Buffer) => {
-        chunks.push(chunk)
-        if (streaming && Buffer.concat(chunks).includes('\n\n')) done()
-      })
-      res.on('end', done)
-      res.on('error', (error) => settle(error))
-    })
-    const timer = setTimeout(() => settle(new Error(`no response (or no stream event) within 10 s: ${request.method} ${request.url}`)), 10_000)
-    sent.on('error', (error) => settle(error))
-    sent.end(body)
-  })
+  const headers = { ...request.headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }
+  return sendOverSocket(baseUrl, { method: request.method, url: request.url, headers, body })
 }
 
 /** The members of a `ws` client used here (`ws` is installed for @fastify/websocket, without types). */
