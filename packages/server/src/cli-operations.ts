@@ -10,7 +10,7 @@ import { configurePushProvider } from './domain/push-delivery.ts'
 import { configureAction } from './domain/action-configurations.ts'
 import { ApiError } from './domain/errors.ts'
 import { clearUserPushBlock, createWebhook, deleteWebhook, retryWebhookDelivery, updateTenant, updateWebhook } from './domain/management.ts'
-import { TenantSettings, type TenantContext } from './domain/tenants.ts'
+import { readTenantSettings, type TenantContext } from './domain/tenants.ts'
 import { fcmConfigFromServiceAccount } from './push/fcm.ts'
 import { deletePushProvider } from './storage/push-providers-repo.ts'
 import { findTenant } from './storage/tenants-repo.ts'
@@ -288,7 +288,7 @@ export function registerOperatorCommands(program: Command, io: Io): void {
         const tenant = await tenantNamed(deps, options.tenant)
         if (Object.keys(change).length > 0) await updateTenant(deps, tenant, 'cli', change)
         const row = await findTenant(deps.db, options.tenant)
-        const settings = TenantSettings.parse(row?.settings ?? {})
+        const settings = readTenantSettings(row?.settings)
         if (options.json) return print(settings)
         for (const [name, value] of Object.entries(settings)) out(`${name.padEnd(26)} ${JSON.stringify(value)}`)
       }),

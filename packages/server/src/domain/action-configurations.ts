@@ -24,7 +24,7 @@ import { compileCondition, ConditionError, type CompiledCondition } from './rule
 import { completeContext, CONTEXT_OBJECTS, type ContextJson, type Signal } from './rules/context.ts'
 import { decide, inputsOf, loadRules, needsOf, type LoadedRule } from './rules/engine.ts'
 import { buildContext } from './rules/signals.ts'
-import { ActionSettings, type TenantContext } from './tenants.ts'
+import { ActionSettings, ownOverTenant, readActionSettings, type TenantContext } from './tenants.ts'
 import { checkOutboundUrl } from './outbound-urls.ts'
 import type { UrlPolicy } from './webhooks.ts'
 
@@ -134,18 +134,12 @@ function ownSettings(current: Record<string, unknown>, change: Record<string, un
 }
 
 function configurationView(tenant: TenantContext, row: configsRepo.ActionConfigurationRow): ActionConfiguration {
-  const parsed = ActionSettings.safeParse(row.settings)
-  const own = parsed.success ? parsed.data : {}
-  const settings = tenant.settings
+  const own = readActionSettings(row.settings)
+  const effective = ownOverTenant(own, tenant.settings)
   return {
     actionCode: row.actionCode,
-    defaultOutcome: own.defaultOutcome ?? settings.defaultOutcome,
-    verificationMethods: own.verificationMethods ?? settings.verificationMethods,
-    requireSignedDecision: own.requireSignedDecision ?? settings.requireSignedDecision,
-    numberMatching: own.numberMatching ?? settings.numberMatching,
-    challengeTtlSeconds: own.challengeTtlSeconds ?? settings.challengeTtlSeconds,
-    tokenTtlSeconds: own.tokenTtlSeconds ?? settings.tokenTtlSeconds,
-    verificationWebhookUrl: own.verificationWebhookUrl ?? null,
+    ...effective,
+    challengeTtlSeconds: effective.challengeTtlSeconds ?? tenant.settings.challengeTtlSeconds,
     ownSettings: Object.keys(own).sort(),
     ruleCount: row.ruleCount,
     createdAt: new Date(row.createdAt).toISOString(),

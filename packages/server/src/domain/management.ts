@@ -25,7 +25,7 @@ import { now, type Deps } from './deps.ts'
 import { ApiError } from './errors.ts'
 import { wakeWebhooks } from './out-of-band.ts'
 import { decodeCursor, encodeCursor, pageOf, type Page } from './paging.ts'
-import { isUuid, TenantSettings, updateTenantSettings, type TenantContext } from './tenants.ts'
+import { isUuid, readTenantSettings, updateTenantSettings, type TenantContext } from './tenants.ts'
 import { authenticatorResponse } from './users.ts'
 import { createWebhookEndpoint, updateWebhookEndpoint, type UrlPolicy } from './webhooks.ts'
 
@@ -64,8 +64,7 @@ export async function updateTenant(
 }
 
 function tenantView(row: tenantsRepo.TenantRow): ManagedTenant {
-  const parsed = TenantSettings.safeParse(row.settings ?? {})
-  const s = parsed.success ? parsed.data : TenantSettings.parse({})
+  const s = readTenantSettings(row.settings)
   return {
     tenantId: row.tenantId,
     name: row.name,

@@ -78,6 +78,31 @@ export const ActionSettings = z.object({
 })
 export type ActionSettings = z.infer<typeof ActionSettings>
 
+/** Stored tenant settings, with defaults for what is absent; unreadable ones are the defaults. */
+export function readTenantSettings(stored: unknown): TenantSettings {
+  const parsed = TenantSettings.safeParse(stored ?? {})
+  return parsed.success ? parsed.data : TenantSettings.parse({})
+}
+
+/** An action code's stored own settings; unreadable ones are none. */
+export function readActionSettings(stored: unknown): ActionSettings {
+  const parsed = ActionSettings.safeParse(stored)
+  return parsed.success ? parsed.data : {}
+}
+
+/** An action's own settings over the tenant's (challengeTtlSeconds: null when the action sets none). */
+export function ownOverTenant(own: ActionSettings, settings: TenantSettings): Omit<EffectiveActionSettings, 'rules' | 'configured'> {
+  return {
+    defaultOutcome: own.defaultOutcome ?? settings.defaultOutcome,
+    verificationMethods: own.verificationMethods ?? settings.verificationMethods,
+    requireSignedDecision: own.requireSignedDecision ?? settings.requireSignedDecision,
+    numberMatching: own.numberMatching ?? settings.numberMatching,
+    challengeTtlSeconds: own.challengeTtlSeconds ?? null,
+    tokenTtlSeconds: own.tokenTtlSeconds ?? settings.tokenTtlSeconds,
+    verificationWebhookUrl: own.verificationWebhookUrl ?? null,
+  }
+}
+
 /** What applies to one action code: its own settings over the tenant's, and its active rules. */
 export interface EffectiveActionSettings {
   defaultOutcome: RuleOutcome
@@ -263,13 +288,9 @@ export class TenantDirectory {
       }
       remember(this.#codecs, row.tenantId, codec)
     }
-    const parsed = TenantSettings.safeParse(row.settings ?? {})
-    const settings = parsed.success ? parsed.data : TenantSettings.parse({})
+    const settings = readTenantSettings(row.settings)
     const perAction = new Map<string, ActionSettings>()
-    for (const [code, value] of Object.entries(row.actionSettings ?? {})) {
-      const one = ActionSettings.safeParse(value)
-      perAction.set(code, one.success ? one.data : {})
-    }
+    for (const [code, value] of Object.entries(row.actionSettings ?? {})) perAction.set(code, readActionSettings(value))
     const rulesOf = new Map<string, LoadedRule[]>()
     for (const rule of loadRules((row.activeRules ?? []) as RuleDefinition[])) {
       rulesOf.set(rule.actionCode, [...(rulesOf.get(rule.actionCode) ?? []), rule])
@@ -282,17 +303,7 @@ export class TenantDirectory {
       hasWebhooks: row.hasWebhooks ?? false,
       actionSettings(actionCode) {
         const own = perAction.get(actionCode)
-        return {
-          defaultOutcome: own?.defaultOutcome ?? settings.defaultOutcome,
-          verificationMethods: own?.verificationMethods ?? settings.verificationMethods,
-          requireSignedDecision: own?.requireSignedDecision ?? settings.requireSignedDecision,
-          numberMatching: own?.numberMatching ?? settings.numberMatching,
-          challengeTtlSeconds: own?.challengeTtlSeconds ?? null,
-          tokenTtlSeconds: own?.tokenTtlSeconds ?? settings.tokenTtlSeconds,
-          verificationWebhookUrl: own?.verificationWebhookUrl ?? null,
-          rules: rulesOf.get(actionCode) ?? [],
-          configured: own !== undefined,
-        }
+        return { ...ownOverTenant(own ?? {}, settings), rules: rulesOf.get(actionCode) ?? [], configured: own !== undefined }
       },
     }
   }
@@ -358,5 +369,5 @@ export async function updateTenantSettings(db: Db, tenantId: string, change: Rec
   }
   if (!(await repo.mergeTenantSettings(db, tenantId, parsed.data))) throw new ApiError('not_found', 'No such tenant')
   const row = await repo.findTenant(db, tenantId)
-  return TenantSettings.parse(row?.settings ?? {})
+  return readTenantSettings(row?.settings)
 }
