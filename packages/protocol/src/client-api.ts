@@ -4,6 +4,8 @@
 import { z } from 'zod'
 import {
   ActionCode,
+  ActionState,
+  ChallengeMethod,
   CredentialNamespace,
   CustomData,
   IsoDateTime,
@@ -233,3 +235,25 @@ export const VerifyQrResponse = z.object({
   state: OutOfBandState.optional().describe('[ext]'),
 })
 export type VerifyQrResponse = z.infer<typeof VerifyQrResponse>
+
+// ── Hosted challenge page (`/challenge?token=…`, Countersign extension) ──────────────────
+
+/**
+ * What the hosted page needs to know about the action its token is for (Bearer, the track
+ * token). `verificationMethods` are the methods this action may be completed with;
+ * `credentials` says which the user can use; `canEnroll` is true when the token allows adding
+ * an in-app credential (scope `add:authenticators`) and the user has none.
+ */
+export const HostedChallengeResponse = z.object({
+  userId: z.string(),
+  actionCode: z.string(),
+  idempotencyKey: z.string(),
+  state: ActionState,
+  /** Where to send the user with the new token when done; absent when track gave none. */
+  redirectUrl: z.string().optional(),
+  verificationMethods: z.array(ChallengeMethod),
+  credentials: z.object({ inApp: z.boolean(), push: z.boolean() }),
+  canEnroll: z.boolean(),
+  expiresAt: IsoDateTime,
+})
+export type HostedChallengeResponse = z.infer<typeof HostedChallengeResponse>

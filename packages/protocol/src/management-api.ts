@@ -357,3 +357,67 @@ export type AuditPage = z.infer<typeof AuditPage>
 /** What clearing a user's push block answers: whether there was one. */
 export const ClearPushBlockResponse = z.object({ cleared: z.boolean() })
 export type ClearPushBlockResponse = z.infer<typeof ClearPushBlockResponse>
+
+// ── Console sessions and operators ───────────────────────────────────────────────────────
+// The console signs in here and then calls the rest of the Management API with the session
+// cookie (HttpOnly, SameSite=Strict) instead of a management key. Every cookie-authenticated
+// request must also carry the header `X-Countersign-Console: 1`: a page on another origin
+// cannot send it without a CORS preflight, which the Management API never grants.
+
+export const CONSOLE_HEADER = 'x-countersign-console'
+export const SESSION_COOKIE = 'countersign_session'
+
+const Email = z.email().max(320)
+/** NIST SP 800-63B: at least 15 characters for a password that is the only factor; 256 at most. */
+const Password = z.string().min(15).max(256)
+
+export const SignInRequest = z.union([
+  z.object({ email: Email, password: z.string().min(1).max(256) }).strict(),
+  z.object({ managementKey: z.string().min(1).max(512) }).strict(),
+])
+export type SignInRequest = z.infer<typeof SignInRequest>
+
+export const ConsoleSession = z.object({
+  tenantId: z.string(),
+  tenantName: z.string(),
+  /** The Server and Client API base URL, as the API keys page shows it. */
+  apiUrl: z.string(),
+  /** `operator:<id>` or `management_key:<keyId>`, as the audit log records it. */
+  actor: z.string(),
+  /** Absent when signed in with a management key. */
+  operator: z.object({ operatorId: z.string(), email: z.string() }).optional(),
+  expiresAt: IsoDateTime,
+})
+export type ConsoleSession = z.infer<typeof ConsoleSession>
+
+export const Operator = z.object({
+  operatorId: z.string(),
+  email: z.string(),
+  createdAt: IsoDateTime,
+  lastSignedInAt: IsoDateTime.optional(),
+})
+export type Operator = z.infer<typeof Operator>
+export const OperatorList = z.object({ items: z.array(Operator) })
+export const CreateOperatorRequest = z.object({ email: Email, password: Password }).strict()
+export type CreateOperatorRequest = z.infer<typeof CreateOperatorRequest>
+export const OperatorParams = z.object({ operatorId: z.uuid() })
+
+// ── Overview statistics ──────────────────────────────────────────────────────────────────
+
+export const StatsQuery = z.object({
+  /** How far back, ending now. */
+  days: z.coerce.number().int().min(1).max(90).default(14),
+  interval: z.enum(['hour', 'day']).default('day'),
+})
+export type StatsQuery = z.infer<typeof StatsQuery>
+export const StatsBucket = z.object({
+  /** Start of the bucket (UTC). */
+  start: IsoDateTime,
+  /** Tracked actions by the outcome track decided. */
+  outcomes: z.object({ ALLOW: z.number().int(), CHALLENGE: z.number().int(), REVIEW: z.number().int(), BLOCK: z.number().int() }),
+  /** Challenged actions by where they ended: succeeded, failed, or still open (challenge required, expired unanswered). */
+  challenges: z.object({ succeeded: z.number().int(), failed: z.number().int(), open: z.number().int() }),
+})
+export type StatsBucket = z.infer<typeof StatsBucket>
+export const StatsResponse = z.object({ interval: z.enum(['hour', 'day']), buckets: z.array(StatsBucket) })
+export type StatsResponse = z.infer<typeof StatsResponse>
