@@ -31,6 +31,7 @@ export const errorCodes = {
   invalid_rule_condition: { status: 400, description: 'The rule condition is not valid CEL over the rule context; see the error and its position.' },
   verification_method_not_allowed: { status: 403, description: 'The action’s configuration does not allow this verification method.' },
   origin_not_allowed: { status: 403, description: 'The tenant does not allow Client API calls from this origin.' },
+  csrf_check_failed: { status: 403, description: 'A console session request must come from the console: same origin, with the X-Countersign-Console header.' },
   headers_too_large: { status: 431, description: 'The request headers are too large.' },
   unsupported_media_type: { status: 415, description: 'Send the body as application/json.' },
   too_many_requests: { status: 429, description: 'Too many requests; retry later.' },

@@ -404,11 +404,13 @@ export const OperatorParams = z.object({ operatorId: z.uuid() })
 
 // ── Overview statistics ──────────────────────────────────────────────────────────────────
 
-export const StatsQuery = z.object({
-  /** How far back, ending now. */
-  days: z.coerce.number().int().min(1).max(90).default(14),
-  interval: z.enum(['hour', 'day']).default('day'),
-})
+export const StatsQuery = z
+  .object({
+    /** How far back, ending now. */
+    days: z.coerce.number().int().min(1).max(90).default(14),
+    interval: z.enum(['hour', 'day']).default('day'),
+  })
+  .refine((q) => q.interval === 'day' || q.days <= 7, { message: 'hourly statistics cover at most 7 days', path: ['days'] })
 export type StatsQuery = z.infer<typeof StatsQuery>
 export const StatsBucket = z.object({
   /** Start of the bucket (UTC). */

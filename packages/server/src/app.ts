@@ -10,6 +10,7 @@ import { frameworkErrorHandler, installErrorHandling, rejectMalformedRequest } f
 import { managementApiRoutes } from './http/management-api.ts'
 import { serverApiRoutes } from './http/server-api.ts'
 import { systemRoutes } from './http/system.ts'
+import { webPageRoutes } from './http/web-pages.ts'
 import { websocketRoutes } from './http/websocket.ts'
 
 export const VERSION = '0.1.0'
@@ -80,5 +81,6 @@ export async function createApp(deps: Deps): Promise<FastifyInstance> {
   app.addHook('preClose', async () => endChallengeStreams(deps))
   await app.register(clientApiRoutes(deps), { prefix: '/v1/client' })
   await app.register(websocketRoutes(deps))
+  await app.register(webPageRoutes())
   return app
 }

@@ -4,6 +4,8 @@ import { registerOperatorCommands } from './cli-operations.ts'
 import { ConfigError, loadConfig, type Config } from './config.ts'
 import type { Deps } from './domain/deps.ts'
 import { ApiError } from './domain/errors.ts'
+import { CreateOperatorRequest } from '@countersign/protocol'
+import { createOperator, deleteOperator, listOperators } from './domain/console-sessions.ts'
 import { createApiKey, revokeApiKey } from './domain/management.ts'
 import { createTenant } from './domain/tenants.ts'
 import { createLogger } from './logger.ts'
@@ -12,7 +14,9 @@ import { DataDirLockedError } from './storage/data-dir-lock.ts'
 import { listKeys, listTenants } from './storage/tenants-repo.ts'
 
 const program = new Command('countersign')
-  .description('Countersign: self-hosted in-app verification.\nConfiguration comes from the environment (PORT, HOST, DATABASE_URL, COUNTERSIGN_DATA_DIR, LOG_LEVEL).')
+  .description(
+    'Countersign: self-hosted in-app verification.\nConfiguration comes from the environment (PORT, HOST, DATABASE_URL, COUNTERSIGN_DATA_DIR, LOG_LEVEL).',
+  )
   .version(VERSION)
   .showHelpAfterError()
 
@@ -23,7 +27,9 @@ program
     const config = configOrExit()
     const server = await startServer(config)
     closeOnSignals(server, config.SHUTDOWN_GRACE_MS)
-    process.stdout.write(`Countersign ${VERSION} listening on ${server.url} (${server.deps.database.kind}); API at ${server.url}/v1, docs at ${server.url}/docs\n`)
+    process.stdout.write(
+      `Countersign ${VERSION} listening on ${server.url} (${server.deps.database.kind}); API at ${server.url}/v1, docs at ${server.url}/docs\n`,
+    )
   })
 
 program
@@ -125,6 +131,88 @@ keys
   )
 
 registerOperatorCommands(program, { withDeps, print, fail })
+
+const operators = program.command('operators').description('Manage who signs in to the console (/console)')
+
+operators
+  .command('create')
+  .description('Add a console operator; the password (at least 15 characters) is read from stdin, or asked for without echo')
+  .requiredOption('--tenant <tenantId>', 'tenant ID')
+  .requiredOption('--email <email>', 'the email the operator signs in with')
+  .option('--json', 'print JSON')
+  .action((options: { tenant: string; email: string; json?: boolean }) =>
+    withDeps(async (deps) => {
+      const request = CreateOperatorRequest.safeParse({ email: options.email, password: await readPassword() })
+      if (!request.success) fail(`Not created: ${request.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`)
+      const operator = await createOperator(deps, options.tenant, 'cli', request.data)
+      if (options.json) return print(operator)
+      process.stdout.write(
+        `Created operator ${operator.email} (${operator.operatorId}). Sign in at ${deps.config.COUNTERSIGN_PUBLIC_URL}/console\n`,
+      )
+    }),
+  )
+
+operators
+  .command('list')
+  .description('List a tenant’s console operators')
+  .requiredOption('--tenant <tenantId>', 'tenant ID')
+  .option('--json', 'print JSON')
+  .action((options: { tenant: string; json?: boolean }) =>
+    withDeps(async (deps) => {
+      const rows = await listOperators(deps, options.tenant)
+      if (options.json) return print(rows)
+      for (const o of rows) process.stdout.write(`${o.operatorId}  ${o.email.padEnd(40)}  last sign-in ${o.lastSignedInAt ?? 'never'}\n`)
+      if (rows.length === 0)
+        process.stdout.write(
+          `No operators. Add one with: countersign operators create --tenant ${options.tenant} --email you@example.com\n`,
+        )
+    }),
+  )
+
+operators
+  .command('remove')
+  .description('Remove an operator and end their console sessions')
+  .requiredOption('--tenant <tenantId>', 'tenant ID')
+  .argument('<operatorId>', 'the operator ID shown by operators list')
+  .action((operatorId: string, options: { tenant: string }) =>
+    withDeps(async (deps) => {
+      try {
+        await deleteOperator(deps, options.tenant, 'cli', operatorId)
+      } catch (error) {
+        if (!(error instanceof ApiError && error.code === 'not_found')) throw error
+        fail(`No operator ${operatorId} in tenant ${options.tenant}. See: countersign operators list --tenant ${options.tenant}`)
+      }
+      process.stdout.write(`Removed operator ${operatorId}.\n`)
+    }),
+  )
+
+/** A password from piped stdin (up to its first line end), or typed at a terminal without echo. */
+async function readPassword(): Promise<string> {
+  const { stdin, stderr } = process
+  if (!stdin.isTTY) {
+    let text = ''
+    for await (const chunk of stdin) text += String(chunk)
+    return text.split(/\r?\n/, 1)[0] ?? ''
+  }
+  stderr.write('Password (at least 15 characters, not shown): ')
+  stdin.setRawMode(true)
+  stdin.setEncoding('utf8')
+  let typed = ''
+  try {
+    for await (const chunk of stdin) {
+      for (const char of String(chunk)) {
+        if (char === '\r' || char === '\n') return typed
+        if (char === '\u0003') fail('Cancelled.')
+        typed = char === '\u007f' ? typed.slice(0, -1) : typed + char
+      }
+    }
+    return typed
+  } finally {
+    stdin.setRawMode(false)
+    stdin.pause()
+    stderr.write('\n')
+  }
+}
 
 function configOrExit(): Config {
   try {

@@ -78,6 +78,10 @@ const ConfigSchema = z.object({
    * bundled DB-IP country database is used when unset.
    */
   COUNTERSIGN_GEOIP_DB: z.string().min(1).optional(),
+  /** Console sessions end this many hours after sign-in, whatever the activity (NIST SP 800-63B AAL2: 12 h). */
+  CONSOLE_SESSION_HOURS: z.coerce.number().int().min(1).max(24 * 30).default(12),
+  /** Console sessions end after this many idle minutes (NIST SP 800-63B AAL2: 30). */
+  CONSOLE_IDLE_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(30),
   /** Shut down gracefully within this many ms after SIGTERM/SIGINT. */
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
 })

@@ -50,3 +50,25 @@ export function hashesEqual(a: Uint8Array, b: Uint8Array): boolean {
 export function randomToken(bytes = 32): string {
   return randomBytes(bytes).toString('base64url')
 }
+
+/** A console session's cookie value, `<tenantId>.<sessionId>.<secret>`: only `hash` is stored. */
+export interface IssuedSession {
+  sessionId: string
+  value: string
+  hash: Uint8Array
+}
+
+export function issueSession(tenantId: string): IssuedSession {
+  const sessionId = randomBytes(12).toString('base64url')
+  const secret = randomBytes(32).toString('base64url')
+  return { sessionId, value: `${tenantId}.${sessionId}.${secret}`, hash: sha256(secret) }
+}
+
+const SESSION_PATTERN = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.([A-Za-z0-9_-]{16})\.([A-Za-z0-9_-]{43})$/
+
+export function parseSession(value: string): { tenantId: string; sessionId: string; secretHash: Uint8Array } | null {
+  const match = SESSION_PATTERN.exec(value)
+  if (!match) return null
+  const [, tenantId, sessionId, secret] = match as unknown as [string, string, string, string]
+  return { tenantId, sessionId, secretHash: sha256(secret) }
+}

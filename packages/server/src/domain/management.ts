@@ -3,11 +3,15 @@
 import type {
   ActionLogEntry,
   ActionLogQuery,
+  ActionState,
   CreateApiKeyRequest,
   CreateWebhookRequest,
   CreatedApiKey,
   ManagedTenant,
   ManagedUser,
+  StatsBucket,
+  StatsQuery,
+  StatsResponse,
   UpdateTenantRequest,
   UpdateWebhookRequest,
   UsersQuery,
@@ -369,4 +373,45 @@ function webhookView(row: webhooksRepo.WebhookEndpointRow) {
     ...optional('description', row.description),
     createdAt: iso(row.createdAt),
   }
+}
+
+// ── Overview ─────────────────────────────────────────────────────────────────────────────
+
+/** Which outcome track gave, read from the state the action is in now. */
+const OUTCOME_OF: Record<ActionState, keyof StatsBucket['outcomes']> = {
+  ALLOW: 'ALLOW',
+  BLOCK: 'BLOCK',
+  CHALLENGE_REQUIRED: 'CHALLENGE',
+  CHALLENGE_SUCCEEDED: 'CHALLENGE',
+  CHALLENGE_FAILED: 'CHALLENGE',
+  REVIEW_REQUIRED: 'REVIEW',
+  REVIEW_SUCCEEDED: 'REVIEW',
+  REVIEW_FAILED: 'REVIEW',
+}
+
+/**
+ * Actions per outcome and how challenges ended, per hour or day (UTC) over the last `days`,
+ * every bucket present (zeros included) so a chart needs no gap handling.
+ */
+export async function actionStats(deps: Deps, tenant: TenantContext, query: StatsQuery): Promise<StatsResponse> {
+  const step = query.interval === 'hour' ? 3_600_000 : 86_400_000
+  const end = deps.clock()
+  const first = Math.floor((end - query.days * 86_400_000) / step) * step + step
+  const buckets = new Map<number, StatsBucket>()
+  for (let start = first; start <= end; start += step) {
+    buckets.set(start, {
+      start: new Date(start).toISOString(),
+      outcomes: { ALLOW: 0, CHALLENGE: 0, REVIEW: 0, BLOCK: 0 },
+      challenges: { succeeded: 0, failed: 0, open: 0 },
+    })
+  }
+  for (const row of await actionsRepo.actionStats(deps.db, tenant.tenantId, new Date(first), query.interval)) {
+    const bucket = buckets.get(new Date(row.start).getTime())
+    if (!bucket) continue
+    bucket.outcomes[OUTCOME_OF[row.state]] += row.count
+    if (row.state === 'CHALLENGE_SUCCEEDED') bucket.challenges.succeeded += row.count
+    if (row.state === 'CHALLENGE_FAILED') bucket.challenges.failed += row.count
+    if (row.state === 'CHALLENGE_REQUIRED') bucket.challenges.open += row.count
+  }
+  return { interval: query.interval, buckets: [...buckets.values()] }
 }

@@ -1,7 +1,10 @@
 import type { FastifyRequest } from 'fastify'
+import { CONSOLE_HEADER, SESSION_COOKIE } from '@countersign/protocol'
 import type { ApiKeyType } from '../crypto/secrets.ts'
 import { authenticateApiKey, authenticateManagementKey } from '../domain/api-key-auth.ts'
+import { authenticateSession } from '../domain/console-sessions.ts'
 import type { Deps } from '../domain/deps.ts'
+import { ApiError } from '../domain/errors.ts'
 import type { TenantContext } from '../domain/tenants.ts'
 
 /**
@@ -21,7 +24,31 @@ function basicUsername(header: string | undefined): string | null {
   return user ? user : null
 }
 
-/** An operator's request: the tenant behind its management key and the actor the audit log names. */
-export function authenticateOperator(deps: Deps, request: FastifyRequest): Promise<{ tenant: TenantContext; actor: string }> {
-  return authenticateManagementKey(deps, basicUsername(request.headers.authorization), request.ip)
+/**
+ * An operator's request: the tenant and the actor the audit log names. A script sends its
+ * management key as HTTP Basic; the console sends its session cookie, and must prove the
+ * request came from the console itself (consoleOnly).
+ */
+export async function authenticateOperator(deps: Deps, request: FastifyRequest): Promise<{ tenant: TenantContext; actor: string }> {
+  const cookie = request.cookies[SESSION_COOKIE]
+  if (request.headers.authorization !== undefined || cookie === undefined) {
+    return authenticateManagementKey(deps, basicUsername(request.headers.authorization), request.ip)
+  }
+  consoleOnly(request)
+  return authenticateSession(deps, cookie)
+}
+
+/**
+ * Cross-site request forgery guard for cookie-authenticated calls. A page on another origin
+ * can make the browser send the cookie (SameSite=Strict aside), but it cannot add a custom
+ * header without a CORS preflight, which the Management API never grants; and a browser
+ * names the page's origin, which must be this server's.
+ */
+export function consoleOnly(request: FastifyRequest): void {
+  const { origin } = request.headers
+  const site = request.headers['sec-fetch-site']
+  const sameOrigin = origin === undefined || origin === `${request.protocol}://${request.host}`
+  if (request.headers[CONSOLE_HEADER] !== '1' || !sameOrigin || (site !== undefined && site !== 'same-origin')) {
+    throw new ApiError('csrf_check_failed')
+  }
 }

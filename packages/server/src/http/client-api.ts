@@ -9,6 +9,7 @@ import {
   AnswerChallengeResponse,
   AnswerNamespaceParams,
   ClaimChallengeRequest,
+  HostedChallengeResponse,
   ClaimChallengeResponse,
   PendingChallengeResponse,
   PublicKeyQuery,
@@ -45,6 +46,7 @@ import * as inApp from '../domain/in-app.ts'
 import * as answers from '../domain/answers.ts'
 import * as push from '../domain/push.ts'
 import * as qr from '../domain/qr-code.ts'
+import { hostedChallenge } from '../domain/hosted-challenge.ts'
 import { streamChallenge } from './challenge-stream.ts'
 
 const tags = ['Client API']
@@ -314,6 +316,21 @@ export function clientApiRoutes(deps: Deps) {
         const caller = await callerOf(request)
         return qr.claimQrChallenge(deps, caller.tenant, request.params.namespace, request.body)
       },
+    )
+
+    api.get(
+      '/hosted-challenge',
+      {
+        schema: {
+          summary: 'What the hosted challenge page shows for a token',
+          description:
+            'Countersign extension, for the page behind track’s `url`: the action, where to send the user afterwards, and which verification methods apply.',
+          tags,
+          security: bearerOnly,
+          response: { 200: HostedChallengeResponse, ...errors },
+        },
+      },
+      async (request) => hostedChallenge(deps, await callerOf(request)),
     )
 
     // ---- Push: the initiating browser ----

@@ -1,5 +1,6 @@
 // Management API (management key, HTTP Basic): what an operator and the console do. Each route
 // authenticates, calls one domain function and returns its result; the domain decides.
+import cookie from '@fastify/cookie'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
@@ -11,6 +12,8 @@ import {
   ActionLogQuery,
   ApiKeyList,
   ClearPushBlockResponse,
+  ConsoleSession,
+  CreateOperatorRequest,
   AuditPage,
   AuditQuery,
   CreateActionConfigurationRequest,
@@ -30,6 +33,13 @@ import {
   ManagedTenant,
   ManagedUser,
   ManagedUserParams,
+  Operator,
+  OperatorList,
+  OperatorParams,
+  SESSION_COOKIE,
+  SignInRequest,
+  StatsQuery,
+  StatsResponse,
   Rule,
   RuleList,
   RuleParams,
@@ -52,10 +62,12 @@ import { listAuditLog } from '../domain/audit.ts'
 import type { Deps } from '../domain/deps.ts'
 import * as management from '../domain/management.ts'
 import * as valueLists from '../domain/value-lists.ts'
-import { authenticateOperator } from './auth.ts'
+import * as sessions from '../domain/console-sessions.ts'
+import { ApiError } from '../domain/errors.ts'
+import { authenticateOperator, consoleOnly } from './auth.ts'
 
 const security = [{ managementKey: [] }]
-const errors = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 409: ErrorBody, 429: ErrorBody, 500: ErrorBody }
+const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody, 429: ErrorBody, 500: ErrorBody }
 const Empty = z.null().describe('No content')
 const PREFIX = '/v1/management'
 
@@ -68,6 +80,8 @@ const noContent = (reply: FastifyReply) => reply.status(204).send(null)
 
 export function managementApiRoutes(deps: Deps) {
   return async function routes(app: FastifyInstance): Promise<void> {
+    // Parses the console's session cookie; only Management API routes read it.
+    await app.register(cookie)
     const api = app.withTypeProvider<ZodTypeProvider>()
     const operator = (request: FastifyRequest) => authenticateOperator(deps, request)
     const tenantOf = async (request: FastifyRequest) => (await operator(request)).tenant
@@ -475,6 +489,110 @@ export function managementApiRoutes(deps: Deps) {
       `${PREFIX}/audit-log`,
       { schema: { ...doc('logs', 'Who changed what, newest first'), querystring: AuditQuery, response: { 200: AuditPage, ...errors } } },
       async (request) => listAuditLog(deps, (await tenantOf(request)).tenantId, request.query),
+    )
+
+    // ── Overview ──
+    api.get(
+      `${PREFIX}/stats`,
+      {
+        schema: {
+          ...doc('logs', 'Actions per outcome and challenge results, per hour or day'),
+          querystring: StatsQuery,
+          response: { 200: StatsResponse, ...errors },
+        },
+      },
+      async (request) => management.actionStats(deps, await tenantOf(request), request.query),
+    )
+
+    // ── Console sessions and operators ──
+    const secure = deps.config.COUNTERSIGN_PUBLIC_URL.startsWith('https:')
+    const cookieOptions = { path: PREFIX, httpOnly: true, sameSite: 'strict', secure } as const
+    api.post(
+      `${PREFIX}/session`,
+      {
+        schema: {
+          summary: 'Sign in to the console',
+          description: `An operator's email and password, or a management key. Sets the session cookie (HttpOnly, SameSite=Strict); send \`X-Countersign-Console: 1\` with this and every call made with the cookie.`,
+          tags: ['Management API: console'],
+          security: [],
+          body: SignInRequest,
+          response: { 200: ConsoleSession, ...errors },
+        },
+      },
+      async (request, reply) => {
+        consoleOnly(request)
+        const { cookie, session } = await sessions.signIn(deps, request.body, request.ip)
+        void reply.setCookie(SESSION_COOKIE, cookie, { ...cookieOptions, maxAge: deps.config.CONSOLE_SESSION_HOURS * 3600 })
+        return session
+      },
+    )
+    api.get(
+      `${PREFIX}/session`,
+      {
+        schema: {
+          summary: 'The console session',
+          tags: ['Management API: console'],
+          security: [],
+          response: { 200: ConsoleSession, ...errors },
+        },
+      },
+      async (request) => {
+        const cookie = request.cookies[SESSION_COOKIE]
+        if (cookie === undefined) throw new ApiError('unauthorized', 'Sign in to the console')
+        consoleOnly(request)
+        return (await sessions.authenticateSession(deps, cookie)).session
+      },
+    )
+    api.delete(
+      `${PREFIX}/session`,
+      {
+        schema: {
+          summary: 'Sign out of the console',
+          tags: ['Management API: console'],
+          security: [],
+          response: { 204: Empty, ...errors },
+        },
+      },
+      async (request, reply) => {
+        consoleOnly(request)
+        await sessions.signOut(deps, request.cookies[SESSION_COOKIE])
+        void reply.clearCookie(SESSION_COOKIE, cookieOptions)
+        return noContent(reply)
+      },
+    )
+    api.get(
+      `${PREFIX}/operators`,
+      { schema: { ...doc('console', 'List console operators'), response: { 200: OperatorList, ...errors } } },
+      async (request) => ({ items: await sessions.listOperators(deps, (await tenantOf(request)).tenantId) }),
+    )
+    api.post(
+      `${PREFIX}/operators`,
+      {
+        schema: {
+          ...doc('console', 'Add a console operator (email and a password of at least 15 characters)'),
+          body: CreateOperatorRequest,
+          response: { 201: Operator, ...errors },
+        },
+      },
+      async (request, reply) => {
+        const { tenant, actor } = await operator(request)
+        return reply.status(201).send(await sessions.createOperator(deps, tenant.tenantId, actor, request.body))
+      },
+    )
+    api.delete(
+      `${PREFIX}/operators/:operatorId`,
+      {
+        schema: {
+          ...doc('console', 'Remove an operator and end their sessions'),
+          params: OperatorParams,
+          response: { 204: Empty, ...errors },
+        },
+      },
+      async (request, reply) => {
+        const { tenant, actor } = await operator(request)
+        await sessions.deleteOperator(deps, tenant.tenantId, actor, request.params.operatorId)
+        return noContent(reply)
+      },
     )
   }
 }

@@ -26,6 +26,7 @@ export interface ActionRow {
   ipAddress: string | null
   userAgent: string | null
   scope: string
+  redirectUrl: string | null
   ruleIds: string[]
   priorityRuleId: string | null
   rules: Array<{ ruleId: string; name: string; description?: string }>
@@ -36,7 +37,7 @@ export interface ActionRow {
 const ACTION_COLUMNS = sql`a.user_id AS "userId", a.action_code AS "actionCode", a.idempotency_key AS "idempotencyKey",
   a.state, a.state_updated_at AS "stateUpdatedAt", a.created_at AS "createdAt", a.updated_at AS "updatedAt",
   a.verification_method AS "verificationMethod", a.verified_by_credential_id AS "verifiedByCredentialId",
-  a.ip_address AS "ipAddress", a.user_agent AS "userAgent", a.scope, a.rule_ids AS "ruleIds",
+  a.ip_address AS "ipAddress", a.user_agent AS "userAgent", a.scope, a.redirect_url AS "redirectUrl", a.rule_ids AS "ruleIds",
   a.priority_rule_id AS "priorityRuleId", a.rules, a.output, a.transaction`
 
 /** What the rules decided with, stored with the action. */
@@ -471,4 +472,21 @@ export async function sweepExpired(db: Db, now: Date, batch = 5000): Promise<num
         SELECT ((SELECT count(*) FROM c) + (SELECT count(*) FROM t))::int AS n`,
   )
   return rows[0]?.n ?? 0
+}
+
+export interface ActionStatsRow {
+  start: Date
+  state: ActionState
+  count: number
+}
+
+/** Actions tracked since `from`, counted by interval and state: one index range scan (actions_tenant_created_idx). */
+export function actionStats(db: Db, tenantId: string, from: Date, interval: 'hour' | 'day'): Promise<ActionStatsRow[]> {
+  return queryRows(
+    db,
+    sql`SELECT date_trunc(${interval}, a.created_at, 'UTC') AS start, a.state, count(*)::int AS count
+          FROM actions a
+         WHERE a.tenant_id = ${tenantId} AND a.created_at >= ${from}
+         GROUP BY 1, 2`,
+  )
 }

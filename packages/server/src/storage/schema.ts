@@ -398,3 +398,51 @@ export const webhookAttempts = pgTable(
     ),
   ],
 )
+
+/**
+ * People who sign in to the console. The email is unique across the installation: signing in
+ * names no tenant, so this is the one lookup that starts without one (operators-repo.ts).
+ */
+export const operators = pgTable(
+  'operators',
+  {
+    tenantId: uuid('tenant_id')
+      .notNull()
+      .references(() => tenants.tenantId, { onDelete: 'cascade' }),
+    operatorId: uuid('operator_id').notNull(),
+    email: text('email').notNull(),
+    /** Argon2id (PHC string). */
+    passwordHash: text('password_hash').notNull(),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    lastSignedInAt: ts('last_signed_in_at'),
+    /** Consecutive failed sign-ins; from the fifth, each further attempt waits (`retry_after`). */
+    failedSignIns: integer('failed_sign_ins').notNull().default(0),
+    retryAfter: ts('retry_after'),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.operatorId] }), uniqueIndex('operators_email_idx').on(sql`lower(${t.email})`)],
+)
+
+/**
+ * Console sessions. The cookie is `<tenantId>.<sessionId>.<secret>`; only the secret's SHA-256
+ * is stored. A session signed in with a management key names it, and ends when it is revoked.
+ */
+export const consoleSessions = pgTable(
+  'console_sessions',
+  {
+    tenantId: uuid('tenant_id')
+      .notNull()
+      .references(() => tenants.tenantId, { onDelete: 'cascade' }),
+    sessionId: text('session_id').notNull(),
+    secretHash: bytea('secret_hash').notNull(),
+    operatorId: uuid('operator_id'),
+    keyId: text('key_id'),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    lastSeenAt: ts('last_seen_at').notNull().defaultNow(),
+    expiresAt: ts('expires_at').notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.sessionId] }),
+    foreignKey({ columns: [t.tenantId, t.operatorId], foreignColumns: [operators.tenantId, operators.operatorId] }).onDelete('cascade'),
+    index('console_sessions_expires_idx').on(t.expiresAt),
+  ],
+)

@@ -1,0 +1,150 @@
+// Console operators and their sessions. Each query is scoped by tenant, except finding an
+// operator by email to sign in: signing in names no tenant, and emails are unique per installation.
+import { sql } from 'drizzle-orm'
+import { queryRows, type Db } from './database.ts'
+
+export interface OperatorRow {
+  tenantId: string
+  operatorId: string
+  email: string
+  passwordHash: string
+  createdAt: Date
+  lastSignedInAt: Date | null
+  failedSignIns: number
+  retryAfter: Date | null
+}
+
+// Drivers differ in how they hand back timestamps (pg: Date; PGlite in a transaction: text).
+const date = (value: Date | string): Date => (value instanceof Date ? value : new Date(value))
+const dateOrNull = (value: Date | string | null): Date | null => (value === null ? null : date(value))
+const operatorRow = (row: OperatorRow): OperatorRow => ({
+  ...row,
+  createdAt: date(row.createdAt),
+  lastSignedInAt: dateOrNull(row.lastSignedInAt),
+  retryAfter: dateOrNull(row.retryAfter),
+})
+
+const OPERATOR_COLUMNS = sql`o.tenant_id AS "tenantId", o.operator_id AS "operatorId", o.email, o.password_hash AS "passwordHash",
+  o.created_at AS "createdAt", o.last_signed_in_at AS "lastSignedInAt", o.failed_sign_ins AS "failedSignIns", o.retry_after AS "retryAfter"`
+
+export async function findOperatorByEmail(db: Db, email: string): Promise<OperatorRow | null> {
+  const [row] = await queryRows<OperatorRow>(db, sql`SELECT ${OPERATOR_COLUMNS} FROM operators o WHERE lower(o.email) = lower(${email})`)
+  return row ? operatorRow(row) : null
+}
+
+export async function listOperators(db: Db, tenantId: string): Promise<OperatorRow[]> {
+  const rows = await queryRows<OperatorRow>(
+    db,
+    sql`SELECT ${OPERATOR_COLUMNS} FROM operators o WHERE o.tenant_id = ${tenantId} ORDER BY o.created_at, o.email`,
+  )
+  return rows.map(operatorRow)
+}
+
+/** Adds an operator; null when the email is taken (by any tenant's operator). */
+export async function insertOperator(
+  db: Db,
+  tenantId: string,
+  operator: { operatorId: string; email: string; passwordHash: string },
+  now: Date,
+): Promise<OperatorRow | null> {
+  const [row] = await queryRows<OperatorRow>(
+    db,
+    sql`INSERT INTO operators AS o (tenant_id, operator_id, email, password_hash, created_at)
+        VALUES (${tenantId}, ${operator.operatorId}, ${operator.email}, ${operator.passwordHash}, ${now})
+        ON CONFLICT DO NOTHING RETURNING ${OPERATOR_COLUMNS}`,
+  )
+  return row ? operatorRow(row) : null
+}
+
+/** Removes an operator; their sessions go with them (foreign key). The removed row, or null. */
+export async function deleteOperator(db: Db, tenantId: string, operatorId: string): Promise<OperatorRow | null> {
+  const [row] = await queryRows<OperatorRow>(
+    db,
+    sql`DELETE FROM operators o WHERE o.tenant_id = ${tenantId} AND o.operator_id = ${operatorId} RETURNING ${OPERATOR_COLUMNS}`,
+  )
+  return row ? operatorRow(row) : null
+}
+
+/**
+ * Counts a failed sign-in in one statement. From the fifth consecutive failure, the next
+ * attempt must wait: 2^(failures − 5) seconds, at most 15 minutes. Returns the wait's end.
+ */
+export async function recordFailedSignIn(db: Db, tenantId: string, operatorId: string, now: Date): Promise<Date | null> {
+  const [row] = await queryRows<{ retryAfter: Date | null }>(
+    db,
+    sql`UPDATE operators o SET failed_sign_ins = o.failed_sign_ins + 1,
+               retry_after = CASE WHEN o.failed_sign_ins + 1 >= 5
+                 THEN ${now}::timestamptz + least(power(2, o.failed_sign_ins + 1 - 5), 900) * interval '1 second'
+                 ELSE NULL END
+         WHERE o.tenant_id = ${tenantId} AND o.operator_id = ${operatorId}
+     RETURNING o.retry_after AS "retryAfter"`,
+  )
+  return dateOrNull(row?.retryAfter ?? null)
+}
+
+export async function recordSignIn(db: Db, tenantId: string, operatorId: string, now: Date): Promise<void> {
+  await db.execute(
+    sql`UPDATE operators SET failed_sign_ins = 0, retry_after = NULL, last_signed_in_at = ${now}
+         WHERE tenant_id = ${tenantId} AND operator_id = ${operatorId}`,
+  )
+}
+
+export interface SessionRow {
+  tenantId: string
+  sessionId: string
+  secretHash: Uint8Array
+  operatorId: string | null
+  operatorEmail: string | null
+  keyId: string | null
+  lastSeenAt: Date
+  expiresAt: Date
+}
+
+export async function insertSession(
+  db: Db,
+  tenantId: string,
+  session: { sessionId: string; secretHash: Uint8Array; operatorId: string | null; keyId: string | null; expiresAt: Date },
+  now: Date,
+): Promise<void> {
+  await db.execute(
+    sql`INSERT INTO console_sessions (tenant_id, session_id, secret_hash, operator_id, key_id, created_at, last_seen_at, expires_at)
+        VALUES (${tenantId}, ${session.sessionId}, ${session.secretHash}, ${session.operatorId}, ${session.keyId}, ${now}, ${now}, ${session.expiresAt})`,
+  )
+}
+
+/**
+ * A session that is still usable at `now`: not expired, not idle since `idleSince`, and, when
+ * it was opened with a management key, that key not revoked. Null otherwise.
+ */
+export async function findLiveSession(db: Db, tenantId: string, sessionId: string, now: Date, idleSince: Date): Promise<SessionRow | null> {
+  const [row] = await queryRows<SessionRow>(
+    db,
+    sql`SELECT s.tenant_id AS "tenantId", s.session_id AS "sessionId", s.secret_hash AS "secretHash",
+               s.operator_id AS "operatorId", o.email AS "operatorEmail", s.key_id AS "keyId",
+               s.last_seen_at AS "lastSeenAt", s.expires_at AS "expiresAt"
+          FROM console_sessions s
+          LEFT JOIN operators o ON o.tenant_id = s.tenant_id AND o.operator_id = s.operator_id
+          LEFT JOIN api_keys k ON k.tenant_id = s.tenant_id AND k.key_id = s.key_id
+         WHERE s.tenant_id = ${tenantId} AND s.session_id = ${sessionId}
+           AND s.expires_at > ${now} AND s.last_seen_at > ${idleSince}
+           AND (s.key_id IS NULL OR (k.revoked_at IS NULL AND k.key_id IS NOT NULL))`,
+  )
+  return row ? { ...row, lastSeenAt: date(row.lastSeenAt), expiresAt: date(row.expiresAt) } : null
+}
+
+export async function touchSession(db: Db, tenantId: string, sessionId: string, now: Date): Promise<void> {
+  await db.execute(sql`UPDATE console_sessions SET last_seen_at = ${now} WHERE tenant_id = ${tenantId} AND session_id = ${sessionId}`)
+}
+
+export async function deleteSession(db: Db, tenantId: string, sessionId: string): Promise<void> {
+  await db.execute(sql`DELETE FROM console_sessions WHERE tenant_id = ${tenantId} AND session_id = ${sessionId}`)
+}
+
+/** Sweeps sessions past their end, on every tenant: maintenance, not a tenant's query. */
+export async function deleteExpiredSessions(db: Db, before: Date): Promise<number> {
+  const rows = await queryRows<{ n: number }>(
+    db,
+    sql`WITH gone AS (DELETE FROM console_sessions WHERE expires_at <= ${before} RETURNING 1) SELECT count(*)::int AS n FROM gone`,
+  )
+  return rows[0]?.n ?? 0
+}
