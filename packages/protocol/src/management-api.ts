@@ -372,7 +372,14 @@ const Email = z.email().max(320)
 const Password = z.string().min(15).max(256)
 
 export const SignInRequest = z.union([
-  z.object({ email: Email, password: z.string().min(1).max(256) }).strict(),
+  z
+    .object({
+      email: Email,
+      password: z.string().min(1).max(256),
+      /** Needed only when this email and password open more than one tenant. */
+      tenantId: z.uuid().optional(),
+    })
+    .strict(),
   z.object({ managementKey: z.string().min(1).max(512) }).strict(),
 ])
 export type SignInRequest = z.infer<typeof SignInRequest>

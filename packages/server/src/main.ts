@@ -12,7 +12,7 @@ import { WebhookDispatcher } from './domain/webhooks.ts'
 import { createLogger } from './logger.ts'
 import { sweepExpired } from './storage/actions-repo.ts'
 import { CHALLENGE_CHANGED_CHANNEL, sweepChallenges } from './storage/challenges-repo.ts'
-import { deleteExpiredSessions } from './storage/operators-repo.ts'
+import { sweepConsoleSessions } from './storage/operators-repo.ts'
 import { sweepWebhookHistory } from './storage/webhooks-repo.ts'
 import { openDatabase, type Database } from './storage/database.ts'
 import { countTenants, KEY_REVOKED_CHANNEL } from './storage/tenants-repo.ts'
@@ -130,7 +130,7 @@ export async function startServer(config: Config, options: { print?: (text: stri
   const sweep = setInterval(() => {
     sweepExpired(deps.db, new Date(deps.clock())).catch((error: unknown) => log.warn({ err: error }, 'expiry sweep failed'))
     sweepChallenges(deps.db, new Date(deps.clock() - CHALLENGE_RETENTION_MS)).catch((error: unknown) => log.warn({ err: error }, 'challenge sweep failed'))
-    deleteExpiredSessions(deps.db, new Date(deps.clock())).catch((error: unknown) => log.warn({ err: error }, 'console session sweep failed'))
+    sweepConsoleSessions(deps.db, new Date(deps.clock())).catch((error: unknown) => log.warn({ err: error }, 'console session sweep failed'))
     sweepWebhookHistory(deps.db, new Date(deps.clock() - WEBHOOK_RETENTION_MS)).catch((error: unknown) =>
       log.warn({ err: error }, 'webhook history sweep failed'),
     )

@@ -96,7 +96,7 @@ describe('signing in', () => {
     expectError(await signIn({ email: operator.email, password: PASSWORD, extra: 1 }), 400, 'invalid_request')
   })
 
-  it('slows down after five failures in a row for one operator, and a success resets the count', async () => {
+  it('slows down after five failures in a row with one email, and a success resets the count', async () => {
     const operator = await newOperator()
     for (let i = 0; i < 5; i++) expectError(await signIn({ email: operator.email, password: `wrong ${i}` }), 401, 'unauthorized')
     // The fifth failure made the next attempt wait, even with the right password.
@@ -115,7 +115,23 @@ describe('signing in', () => {
     expectOk(await signIn({ email: operator.email, password: PASSWORD }))
   })
 
-  it('one operator’s failures do not slow down another', async () => {
+  it('slows down an email no operator has in the same way, so the answers do not tell which emails exist', async () => {
+    const operator = await newOperator()
+    const nobody = `${uniqueId('nobody')}@bank.example`
+    const answers = async (email: string) => {
+      const seen: string[] = []
+      for (let i = 0; i < 6; i++) {
+        const res = await signIn({ email, password: `wrong ${i}` })
+        seen.push(`${res.statusCode} ${res.json().errorCode} ${res.headers['retry-after'] ?? ''}`)
+      }
+      return seen
+    }
+    const known = await answers(operator.email)
+    expect(await answers(nobody)).toEqual(known)
+    expect(known.at(-1)).toBe('429 too_many_requests 1')
+  })
+
+  it('one email’s failures do not slow down another', async () => {
     const victim = await newOperator()
     const other = await newOperator()
     for (let i = 0; i < 6; i++) await signIn({ email: victim.email, password: `wrong ${i}` })
@@ -180,6 +196,7 @@ describe('a session', () => {
     expectError(await asConsole(cookie, 'GET', '/session'), 401, 'unauthorized')
     expectError(await asConsole(cookie, 'GET', '/api-keys'), 401, 'unauthorized')
     expectOk(await asConsole(cookie, 'DELETE', '/session'), 204)
+    expectError(await h.inject({ method: 'DELETE', url: '/v1/management/session', headers: CONSOLE }), 401, 'unauthorized')
   })
 
   it('ends after 30 idle minutes, and use keeps it alive', async () => {
@@ -236,15 +253,13 @@ describe('a session', () => {
 })
 
 describe('operators', () => {
-  it('are added, listed and removed with audit entries; emails are unique across tenants', async () => {
+  it('are added, listed and removed with audit entries; an email is unique within a tenant', async () => {
     const email = `${uniqueId('op')}@bank.example`
     const created = expectOk(await api.manage('POST', '/operators', { email, password: PASSWORD }), 201) as Operator
     expect(created).toEqual({ operatorId: expect.stringMatching(/^[0-9a-f-]{36}$/), email, createdAt: expect.any(String) })
     expect(Date.parse(created.createdAt)).toBeLessThanOrEqual(h.clock())
     expect(JSON.stringify(created)).not.toContain('password')
     expectError(await api.manage('POST', '/operators', { email: email.toUpperCase(), password: PASSWORD }), 409, 'conflict')
-    const other = tenantApi(h, await h.newTenant())
-    expectError(await other.manage('POST', '/operators', { email, password: PASSWORD }), 409, 'conflict')
     expectError(await api.manage('POST', '/operators', { email: 'short@bank.example', password: 'fourteen chars' }), 400, 'invalid_request')
     expectError(await api.manage('POST', '/operators', { email: 'not an email', password: PASSWORD }), 400, 'invalid_request')
 
@@ -266,6 +281,21 @@ describe('operators', () => {
     const stored = row!.hash
     expect(stored).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/)
     expect(stored).not.toContain(PASSWORD)
+  })
+
+  it('may share an email across tenants; signing in then names the tenant when the password opens both', async () => {
+    const email = `${uniqueId('op')}@bank.example`
+    const other = tenantApi(h, await h.newTenant())
+    expectOk(await api.manage('POST', '/operators', { email, password: PASSWORD }), 201)
+    expectOk(await other.manage('POST', '/operators', { email, password: `${PASSWORD} (other)` }), 201)
+    expect(expectOk(await signIn({ email, password: PASSWORD })).tenantId).toBe(api.tenant.tenantId)
+    expect(expectOk(await signIn({ email, password: `${PASSWORD} (other)` })).tenantId).toBe(other.tenant.tenantId)
+
+    const third = tenantApi(h, await h.newTenant())
+    expectOk(await third.manage('POST', '/operators', { email, password: PASSWORD }), 201)
+    expectError(await signIn({ email, password: PASSWORD }), 409, 'conflict')
+    expect(expectOk(await signIn({ email, password: PASSWORD, tenantId: third.tenant.tenantId })).tenantId).toBe(third.tenant.tenantId)
+    expectError(await signIn({ email, password: PASSWORD, tenantId: other.tenant.tenantId }), 401, 'unauthorized')
   })
 })
 

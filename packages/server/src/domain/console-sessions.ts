@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto'
 import type { ConsoleSession, CreateOperatorRequest, Operator, SignInRequest } from '@countersign/protocol'
 import { hashPassword, passwordMatches } from '../crypto/passwords.ts'
+import { sha256 } from '../crypto/p256.ts'
 import { hashesEqual, issueSession, parseSession } from '../crypto/secrets.ts'
 import * as repo from '../storage/operators-repo.ts'
 import { authenticateManagementKey } from './api-key-auth.ts'
@@ -33,9 +34,9 @@ const signInRefused = () => new ApiError('unauthorized', 'The email and password
 
 /**
  * Signs in and opens a session. Wrong credentials count against the client address (as wrong
- * API keys do) and, for an operator's email, against that operator: from the fifth failure in
- * a row each attempt must wait longer, up to 15 minutes. The same 401 answers an unknown email
- * and a wrong password, after the same work.
+ * API keys do) and against the email, whether or not an operator has it: from the fifth
+ * failure in a row each attempt must wait longer, up to 15 minutes. The same 401 answers an
+ * unknown email and a wrong password, after the same work.
  */
 export async function signIn(deps: Deps, request: SignInRequest, clientAddress: string): Promise<OpenedSession> {
   const at = now(deps)
@@ -44,18 +45,28 @@ export async function signIn(deps: Deps, request: SignInRequest, clientAddress: 
     return openSession(deps, tenant, actor, { operatorId: null, email: null, keyId: actor.slice('management_key:'.length) }, at)
   }
   await deps.apiKeyFailures.refuseIfBlocked(clientAddress)
-  const operator = await repo.findOperatorByEmail(deps.db, request.email)
-  if (operator?.retryAfter && operator.retryAfter > at) throw waitUntil(operator.retryAfter, at)
-  const matches = await passwordMatches(operator?.passwordHash ?? null, request.password)
-  if (!operator || !matches) {
+  const emailHash = sha256(request.email.toLowerCase())
+  const wait = await repo.signInWait(deps.db, emailHash, at)
+  if (wait) throw waitUntil(wait, at)
+  const candidates = (await repo.findOperatorsByEmail(deps.db, request.email)).filter(
+    (o) => request.tenantId === undefined || o.tenantId === request.tenantId,
+  )
+  const matching: repo.OperatorRow[] = []
+  if (candidates.length === 0) await passwordMatches(null, request.password)
+  for (const operator of candidates) if (await passwordMatches(operator.passwordHash, request.password)) matching.push(operator)
+  if (matching.length === 0) {
     await deps.apiKeyFailures.recordFailure(clientAddress)
-    if (operator) await repo.recordFailedSignIn(deps.db, operator.tenantId, operator.operatorId, at)
-    deps.log.info({ operatorId: operator?.operatorId }, 'console sign-in refused')
+    await repo.recordFailedSignIn(deps.db, emailHash, at)
+    deps.log.info('console sign-in refused')
     throw signInRefused()
   }
+  if (matching.length > 1) {
+    throw new ApiError('conflict', 'This email and password open more than one tenant: sign in with tenantId as well')
+  }
+  const operator = matching[0]!
   const tenant = await deps.tenants.find(operator.tenantId, deps.clock())
   if (!tenant) throw signInRefused()
-  await repo.recordSignIn(deps.db, operator.tenantId, operator.operatorId, at)
+  await repo.recordSignIn(deps.db, emailHash, operator.tenantId, operator.operatorId, at)
   return openSession(
     deps,
     tenant,
@@ -67,7 +78,7 @@ export async function signIn(deps: Deps, request: SignInRequest, clientAddress: 
 
 function waitUntil(retryAfter: Date, at: Date): ApiError {
   const seconds = Math.max(1, Math.ceil((retryAfter.getTime() - at.getTime()) / 1000))
-  return new ApiError('too_many_requests', 'Too many failed sign-ins for this operator; retry later', undefined, {
+  return new ApiError('too_many_requests', 'Too many failed sign-ins with this email; retry later', undefined, {
     'retry-after': String(seconds),
   })
 }
@@ -131,8 +142,8 @@ export async function authenticateSession(deps: Deps, cookie: string): Promise<S
 }
 
 /** Ends the session a cookie names, if it is one; signing out twice is not an error. */
-export async function signOut(deps: Deps, cookie: string | undefined): Promise<void> {
-  const parsed = cookie === undefined ? null : parseSession(cookie)
+export async function signOut(deps: Deps, cookie: string): Promise<void> {
+  const parsed = parseSession(cookie)
   if (parsed) await repo.deleteSession(deps.db, parsed.tenantId, parsed.sessionId)
 }
 
@@ -151,7 +162,7 @@ export async function listOperators(deps: Deps, tenantId: string): Promise<Opera
   return (await repo.listOperators(deps.db, tenantId)).map(operatorView)
 }
 
-/** Adds an operator to the tenant. 409 when any tenant already has an operator with this email. */
+/** Adds an operator to the tenant. 409 when the tenant already has an operator with this email. */
 export async function createOperator(deps: Deps, tenantId: string, actor: Actor, request: CreateOperatorRequest): Promise<Operator> {
   const passwordHash = await hashPassword(request.password)
   return audited(deps, tenantId, actor, async (tx) => {

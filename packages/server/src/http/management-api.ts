@@ -554,8 +554,10 @@ export function managementApiRoutes(deps: Deps) {
         },
       },
       async (request, reply) => {
+        const cookie = request.cookies[SESSION_COOKIE]
+        if (cookie === undefined) throw new ApiError('unauthorized', 'No console session to sign out of')
         consoleOnly(request)
-        await sessions.signOut(deps, request.cookies[SESSION_COOKIE])
+        await sessions.signOut(deps, cookie)
         void reply.clearCookie(SESSION_COOKIE, cookieOptions)
         return noContent(reply)
       },

@@ -1,5 +1,5 @@
-// Console operators and their sessions. Each query is scoped by tenant, except finding an
-// operator by email to sign in: signing in names no tenant, and emails are unique per installation.
+// Console operators, their sessions, and failed sign-ins. Each operator and session query is
+// scoped by tenant, except finding operators by email to sign in: signing in names no tenant.
 import { sql } from 'drizzle-orm'
 import { queryRows, type Db } from './database.ts'
 
@@ -10,8 +10,6 @@ export interface OperatorRow {
   passwordHash: string
   createdAt: Date
   lastSignedInAt: Date | null
-  failedSignIns: number
-  retryAfter: Date | null
 }
 
 // Drivers differ in how they hand back timestamps (pg: Date; PGlite in a transaction: text).
@@ -21,15 +19,18 @@ const operatorRow = (row: OperatorRow): OperatorRow => ({
   ...row,
   createdAt: date(row.createdAt),
   lastSignedInAt: dateOrNull(row.lastSignedInAt),
-  retryAfter: dateOrNull(row.retryAfter),
 })
 
 const OPERATOR_COLUMNS = sql`o.tenant_id AS "tenantId", o.operator_id AS "operatorId", o.email, o.password_hash AS "passwordHash",
-  o.created_at AS "createdAt", o.last_signed_in_at AS "lastSignedInAt", o.failed_sign_ins AS "failedSignIns", o.retry_after AS "retryAfter"`
+  o.created_at AS "createdAt", o.last_signed_in_at AS "lastSignedInAt"`
 
-export async function findOperatorByEmail(db: Db, email: string): Promise<OperatorRow | null> {
-  const [row] = await queryRows<OperatorRow>(db, sql`SELECT ${OPERATOR_COLUMNS} FROM operators o WHERE lower(o.email) = lower(${email})`)
-  return row ? operatorRow(row) : null
+/** Every tenant's operator with this email (usually one; one person may operate several tenants). */
+export async function findOperatorsByEmail(db: Db, email: string): Promise<OperatorRow[]> {
+  const rows = await queryRows<OperatorRow>(
+    db,
+    sql`SELECT ${OPERATOR_COLUMNS} FROM operators o WHERE lower(o.email) = lower(${email}) LIMIT 20`,
+  )
+  return rows.map(operatorRow)
 }
 
 export async function listOperators(db: Db, tenantId: string): Promise<OperatorRow[]> {
@@ -40,7 +41,7 @@ export async function listOperators(db: Db, tenantId: string): Promise<OperatorR
   return rows.map(operatorRow)
 }
 
-/** Adds an operator; null when the email is taken (by any tenant's operator). */
+/** Adds an operator; null when the tenant already has one with this email. */
 export async function insertOperator(
   db: Db,
   tenantId: string,
@@ -65,27 +66,35 @@ export async function deleteOperator(db: Db, tenantId: string, operatorId: strin
   return row ? operatorRow(row) : null
 }
 
-/**
- * Counts a failed sign-in in one statement. From the fifth consecutive failure, the next
- * attempt must wait: 2^(failures − 5) seconds, at most 15 minutes. Returns the wait's end.
- */
-export async function recordFailedSignIn(db: Db, tenantId: string, operatorId: string, now: Date): Promise<Date | null> {
-  const [row] = await queryRows<{ retryAfter: Date | null }>(
+/** The end of the wait failed sign-ins with this email imposed, when it is still running. */
+export async function signInWait(db: Db, emailHash: Uint8Array, now: Date): Promise<Date | null> {
+  const [row] = await queryRows<{ retryAfter: Date | string }>(
     db,
-    sql`UPDATE operators o SET failed_sign_ins = o.failed_sign_ins + 1,
-               retry_after = CASE WHEN o.failed_sign_ins + 1 >= 5
-                 THEN ${now}::timestamptz + least(power(2, o.failed_sign_ins + 1 - 5), 900) * interval '1 second'
-                 ELSE NULL END
-         WHERE o.tenant_id = ${tenantId} AND o.operator_id = ${operatorId}
-     RETURNING o.retry_after AS "retryAfter"`,
+    sql`SELECT retry_after AS "retryAfter" FROM sign_in_failures WHERE email_hash = ${emailHash} AND retry_after > ${now}`,
   )
-  return dateOrNull(row?.retryAfter ?? null)
+  return row ? date(row.retryAfter) : null
 }
 
-export async function recordSignIn(db: Db, tenantId: string, operatorId: string, now: Date): Promise<void> {
+/**
+ * Counts a failed sign-in in one statement. From the fifth consecutive failure, the next
+ * attempt must wait: 2^(failures − 5) seconds, at most 15 minutes.
+ */
+export async function recordFailedSignIn(db: Db, emailHash: Uint8Array, now: Date): Promise<void> {
   await db.execute(
-    sql`UPDATE operators SET failed_sign_ins = 0, retry_after = NULL, last_signed_in_at = ${now}
-         WHERE tenant_id = ${tenantId} AND operator_id = ${operatorId}`,
+    sql`INSERT INTO sign_in_failures AS f (email_hash, failures, retry_after, updated_at) VALUES (${emailHash}, 1, NULL, ${now})
+        ON CONFLICT (email_hash) DO UPDATE SET
+          failures = f.failures + 1,
+          retry_after = CASE WHEN f.failures + 1 >= 5
+            THEN ${now}::timestamptz + least(power(2, f.failures + 1 - 5), 900) * interval '1 second' END,
+          updated_at = ${now}`,
+  )
+}
+
+/** A successful sign-in: the count starts again, and the operator's last sign-in is recorded. */
+export async function recordSignIn(db: Db, emailHash: Uint8Array, tenantId: string, operatorId: string, now: Date): Promise<void> {
+  await db.execute(
+    sql`WITH cleared AS (DELETE FROM sign_in_failures WHERE email_hash = ${emailHash})
+        UPDATE operators SET last_signed_in_at = ${now} WHERE tenant_id = ${tenantId} AND operator_id = ${operatorId}`,
   )
 }
 
@@ -140,11 +149,13 @@ export async function deleteSession(db: Db, tenantId: string, sessionId: string)
   await db.execute(sql`DELETE FROM console_sessions WHERE tenant_id = ${tenantId} AND session_id = ${sessionId}`)
 }
 
-/** Sweeps sessions past their end, on every tenant: maintenance, not a tenant's query. */
-export async function deleteExpiredSessions(db: Db, before: Date): Promise<number> {
-  const rows = await queryRows<{ n: number }>(
-    db,
-    sql`WITH gone AS (DELETE FROM console_sessions WHERE expires_at <= ${before} RETURNING 1) SELECT count(*)::int AS n FROM gone`,
+/**
+ * Sweeps sessions past their end and failed sign-ins not repeated for a day, on every tenant:
+ * maintenance, not a tenant's query.
+ */
+export async function sweepConsoleSessions(db: Db, now: Date): Promise<void> {
+  await db.execute(
+    sql`WITH sessions AS (DELETE FROM console_sessions WHERE expires_at <= ${now})
+        DELETE FROM sign_in_failures WHERE updated_at < ${now}::timestamptz - interval '1 day'`,
   )
-  return rows[0]?.n ?? 0
 }

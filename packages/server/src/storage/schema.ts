@@ -400,8 +400,8 @@ export const webhookAttempts = pgTable(
 )
 
 /**
- * People who sign in to the console. The email is unique across the installation: signing in
- * names no tenant, so this is the one lookup that starts without one (operators-repo.ts).
+ * People who sign in to the console; an email is unique within a tenant. Signing in names no
+ * tenant, so finding an operator by email is the one lookup that starts without one.
  */
 export const operators = pgTable(
   'operators',
@@ -415,12 +415,26 @@ export const operators = pgTable(
     passwordHash: text('password_hash').notNull(),
     createdAt: ts('created_at').notNull().defaultNow(),
     lastSignedInAt: ts('last_signed_in_at'),
-    /** Consecutive failed sign-ins; from the fifth, each further attempt waits (`retry_after`). */
-    failedSignIns: integer('failed_sign_ins').notNull().default(0),
-    retryAfter: ts('retry_after'),
   },
-  (t) => [primaryKey({ columns: [t.tenantId, t.operatorId] }), uniqueIndex('operators_email_idx').on(sql`lower(${t.email})`)],
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.operatorId] }),
+    uniqueIndex('operators_tenant_email_idx').on(t.tenantId, sql`lower(${t.email})`),
+    index('operators_email_idx').on(sql`lower(${t.email})`),
+  ],
 )
+
+/**
+ * Consecutive failed console sign-ins per email (SHA-256 of it, lower-cased), whether or not an
+ * operator has that email, so the slow-down says nothing about which emails exist. Not a
+ * tenant's row: a sign-in names no tenant.
+ */
+export const signInFailures = pgTable('sign_in_failures', {
+  emailHash: bytea('email_hash').primaryKey(),
+  failures: integer('failures').notNull(),
+  /** From the fifth failure in a row, no attempt before this. */
+  retryAfter: ts('retry_after'),
+  updatedAt: ts('updated_at').notNull(),
+})
 
 /**
  * Console sessions. The cookie is `<tenantId>.<sessionId>.<secret>`; only the secret's SHA-256

