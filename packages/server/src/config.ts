@@ -54,6 +54,17 @@ const ConfigSchema = z.object({
     .transform((value): boolean | string[] =>
       value === 'true' ? true : value === 'false' ? false : value.split(',').map((part) => part.trim()).filter(Boolean),
     ),
+  /**
+   * Redis for request limits shared by every node (failed API keys and sign-ins per client IP),
+   * e.g. redis://redis:6379/0. Unset: each node counts alone. Limits that protect users are
+   * always counted in the database.
+   */
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+    .optional(),
+  /** Prefix of Countersign's keys in Redis: the same on every node of one installation. */
+  REDIS_KEY_PREFIX: z.string().min(1).max(100).default('countersign'),
   /** How often (ms) each node looks for webhook deliveries that are due. */
   WEBHOOK_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
   /** How long (ms) one webhook delivery may take before it counts as failed. */

@@ -1,5 +1,6 @@
 import { openIpLocator, type IpLocator } from './geo/ip-locations.ts'
 import type { FastifyInstance } from 'fastify'
+import { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import { createApp } from './app.ts'
 import type { Config } from './config.ts'
@@ -58,16 +59,23 @@ export interface DepsOverrides {
   ipLocations?: IpLocator
 }
 
-export function depsFor(config: Config, database: Database, log: Logger, clock: () => number = Date.now, overrides: DepsOverrides = {}): Deps {
+export function depsFor(
+  config: Config,
+  database: Database,
+  log: Logger,
+  clock: () => number = Date.now,
+  overrides: DepsOverrides = {},
+): Deps {
   const tenants = new TenantDirectory(database.db, {
     issuer: config.COUNTERSIGN_PUBLIC_URL,
     keyCacheMs: config.KEY_CACHE_MS,
     encryptionKey: config.COUNTERSIGN_ENCRYPTION_KEY,
   })
   const apiKeyFailures = new FailureThrottle({
-    name: 'api-key-failures',
+    name: `${config.REDIS_KEY_PREFIX}:api-key-failures`,
     failures: config.API_KEY_FAILURES_PER_WINDOW,
     windowSeconds: config.API_KEY_FAILURE_WINDOW_SECONDS,
+    redis: config.REDIS_URL === undefined ? undefined : connectRedis(config.REDIS_URL, log),
   })
   return {
     config,
@@ -76,13 +84,35 @@ export function depsFor(config: Config, database: Database, log: Logger, clock: 
     tenants,
     apiKeyFailures,
     challengeWatch: new ChallengeWatch(),
-    push: new PushDirectory(database.db, { encryptionKey: config.COUNTERSIGN_ENCRYPTION_KEY, log, senderOptions: overrides.pushSenderOptions }),
+    push: new PushDirectory(database.db, {
+      encryptionKey: config.COUNTERSIGN_ENCRYPTION_KEY,
+      log,
+      senderOptions: overrides.pushSenderOptions,
+    }),
     webhooks: new WebhookDispatcher({ db: database.db, config, log, clock, fetch: overrides.fetch }),
     fetch: overrides.fetch ?? globalThis.fetch,
     ipLocations: overrides.ipLocations ?? openIpLocator(config.COUNTERSIGN_GEOIP_DB),
     clock,
     log,
   }
+}
+
+/**
+ * A Redis client for shared limits. Commands fail at once while Redis is unreachable (no
+ * offline queue), so a request never waits for it: the limiter falls back to this node's memory.
+ */
+function connectRedis(url: string, log: Logger): Redis {
+  const redis = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000 })
+  let down = false
+  redis.on('error', (error: Error) => {
+    if (!down) log.warn({ err: { message: error.message } }, 'Redis does not answer: request limits are counted per node until it does')
+    down = true
+  })
+  redis.on('ready', () => {
+    if (down) log.info('Redis answers again: request limits are shared by all nodes')
+    down = false
+  })
+  return redis
 }
 
 /**
@@ -129,8 +159,12 @@ export async function startServer(config: Config, options: { print?: (text: stri
   let sweeps = 0
   const sweep = setInterval(() => {
     sweepExpired(deps.db, new Date(deps.clock())).catch((error: unknown) => log.warn({ err: error }, 'expiry sweep failed'))
-    sweepChallenges(deps.db, new Date(deps.clock() - CHALLENGE_RETENTION_MS)).catch((error: unknown) => log.warn({ err: error }, 'challenge sweep failed'))
-    sweepConsoleSessions(deps.db, new Date(deps.clock())).catch((error: unknown) => log.warn({ err: error }, 'console session sweep failed'))
+    sweepChallenges(deps.db, new Date(deps.clock() - CHALLENGE_RETENTION_MS)).catch((error: unknown) =>
+      log.warn({ err: error }, 'challenge sweep failed'),
+    )
+    sweepConsoleSessions(deps.db, new Date(deps.clock())).catch((error: unknown) =>
+      log.warn({ err: error }, 'console session sweep failed'),
+    )
     sweepWebhookHistory(deps.db, new Date(deps.clock() - WEBHOOK_RETENTION_MS)).catch((error: unknown) =>
       log.warn({ err: error }, 'webhook history sweep failed'),
     )
@@ -151,6 +185,7 @@ export async function startServer(config: Config, options: { print?: (text: stri
         await app.close()
         await webhooks.stop()
         await deps.push.close()
+        await deps.apiKeyFailures.close()
         await stopWatching()
         await stopListening()
         await deps.database.close()

@@ -94,6 +94,7 @@ export async function createHarness(
     close: async () => {
       await app.close()
       await deps.push.close()
+      await deps.apiKeyFailures.close()
     },
   }
 }
