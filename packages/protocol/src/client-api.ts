@@ -245,6 +245,7 @@ export type VerifyQrResponse = z.infer<typeof VerifyQrResponse>
  * an in-app credential (scope `add:authenticators`) and the user has none.
  */
 export const HostedChallengeResponse = z.object({
+  tenantId: z.string(),
   userId: z.string(),
   actionCode: z.string(),
   idempotencyKey: z.string(),

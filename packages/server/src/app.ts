@@ -81,6 +81,6 @@ export async function createApp(deps: Deps): Promise<FastifyInstance> {
   app.addHook('preClose', async () => endChallengeStreams(deps))
   await app.register(clientApiRoutes(deps), { prefix: '/v1/client' })
   await app.register(websocketRoutes(deps))
-  await app.register(webPageRoutes())
+  await app.register(webPageRoutes(deps))
   return app
 }

@@ -78,6 +78,42 @@ describe('the hosted challenge page', () => {
     expect(html).not.toMatch(/\sstyle=/)
   })
 
+  it('may be opened by a tenant’s page in a window of its own: no Cross-Origin-Opener-Policy', async () => {
+    const { url } = await api.track(uniqueId('user'), 'signIn')
+    const res = await get(new URL(url).pathname + new URL(url).search)
+    expect(res.headers['cross-origin-opener-policy']).toBeUndefined()
+    expect((await get('/console')).headers['cross-origin-opener-policy']).toBe('same-origin')
+  })
+
+  it('in popup mode, may be framed by the tenant’s allowed origins and its redirect URL’s origin, and by nothing else', async () => {
+    const framed = tenantApi(h, await h.newTenant({ allowedOrigins: ['https://app.bank.example'] }))
+    const tracked = await framed.track(uniqueId('user'), 'signIn', { redirectUrl: 'https://www.bank.example/done' })
+    const popup = await get(`/challenge?token=${encodeURIComponent(tracked.token)}&mode=popup`)
+    expect(popup.statusCode).toBe(200)
+    expect(popup.headers['content-security-policy']).toContain('frame-ancestors https://app.bank.example https://www.bank.example')
+    expect(popup.headers['content-security-policy']).toContain("script-src 'self'")
+    expect(popup.headers['x-frame-options']).toBeUndefined()
+
+    // Without popup mode, or with a token that does not verify, the page cannot be framed.
+    for (const url of [`/challenge?token=${encodeURIComponent(tracked.token)}`, `/challenge?token=${encodeURIComponent(`${tracked.token}x`)}&mode=popup`, '/challenge?mode=popup']) {
+      const res = await get(url)
+      expect(res.headers['content-security-policy'], url).toBe(CONTENT_SECURITY_POLICY)
+      expect(res.headers['x-frame-options'], url).toBe('DENY')
+    }
+    // A tenant with neither allowed origins nor a redirect URL: still never framed.
+    const plain = await api.track(uniqueId('user'), 'signIn')
+    expect((await get(`/challenge?token=${encodeURIComponent(plain.token)}&mode=popup`)).headers['content-security-policy']).toBe(CONTENT_SECURITY_POLICY)
+  })
+
+  it('may call the Client API of a tenant that lists allowed origins: its own origin is always allowed', async () => {
+    const strict = tenantApi(h, await h.newTenant({ allowedOrigins: ['https://app.bank.example'] }))
+    const tracked = await strict.track(uniqueId('user'), 'signIn')
+    const call = (origin: string) => strict.client('GET', '/v1/client/hosted-challenge', bearer(tracked.token), undefined, { origin })
+    expectOk(await call('http://countersign.test'))
+    expectOk(await call('https://app.bank.example'))
+    expectError(await call('https://evil.example'), 403, 'origin_not_allowed')
+  })
+
   it('is not a single-page app: other paths under /challenge are coded 404s', async () => {
     expectError(await get('/challenge/anything'), 404, 'not_found')
   })
@@ -91,6 +127,7 @@ describe('GET /v1/client/hosted-challenge', () => {
     expect(tracked.state).toBe('CHALLENGE_REQUIRED')
     const info = expectOk(await api.client('GET', '/v1/client/hosted-challenge', bearer(tracked.token))) as HostedChallengeResponse
     expect(info).toEqual({
+      tenantId: api.tenant.tenantId,
       userId,
       actionCode: 'authorizePayment',
       idempotencyKey: tracked.idempotencyKey,

@@ -34,18 +34,20 @@ export async function authenticateClient(
   if (tenantHeader !== undefined && tenantHeader !== caller.tenant.tenantId) {
     throw new ApiError('unauthorized', 'X-Authsignal-Tenant-ID does not match the credentials')
   }
-  refuseForeignOrigin(caller.tenant, origin)
+  refuseForeignOrigin(deps, caller.tenant, origin)
   return caller
 }
 
 /**
- * A tenant that lists allowed origins has its Client API answered only for pages on them
- * (and for callers that are not web pages, which send no Origin). A preflight cannot be
- * refused this way (it carries no credentials), so the call itself is.
+ * A tenant that lists allowed origins has its Client API answered only for pages on them, for
+ * Countersign's own pages (the hosted challenge page), and for callers that are not web pages,
+ * which send no Origin. A preflight cannot be refused this way (it carries no credentials), so
+ * the call itself is.
  */
-export function refuseForeignOrigin(tenant: TenantContext, origin: string | undefined): void {
+export function refuseForeignOrigin(deps: Pick<Deps, 'config'>, tenant: TenantContext, origin: string | undefined): void {
   const allowed = tenant.settings.allowedOrigins
   if (origin === undefined || allowed.length === 0) return
+  if (origin.toLowerCase() === new URL(deps.config.COUNTERSIGN_PUBLIC_URL).origin.toLowerCase()) return
   if (!allowed.some((o) => o.toLowerCase() === origin.toLowerCase())) {
     throw new ApiError('origin_not_allowed', 'This tenant does not allow calls from this origin', { origin: origin.slice(0, 100) })
   }

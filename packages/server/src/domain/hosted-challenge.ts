@@ -3,7 +3,7 @@
 import type { HostedChallengeResponse } from '@countersign/protocol'
 import * as actionsRepo from '../storage/actions-repo.ts'
 import * as credentialsRepo from '../storage/credentials-repo.ts'
-import { requireToken, type ClientCaller } from './client-auth.ts'
+import { callerFromToken, requireToken, type ClientCaller } from './client-auth.ts'
 import type { Deps } from './deps.ts'
 import { ApiError } from './errors.ts'
 import { PUSH_NAMESPACES } from './push.ts'
@@ -19,6 +19,7 @@ export async function hostedChallenge(deps: Deps, caller: ClientCaller): Promise
   if (!action) throw new ApiError('not_found', 'The action of this token does not exist')
   const inApp = credentials.some((c) => c.namespace === 'in-app')
   return {
+    tenantId: tenant.tenantId,
     ...key,
     state: action.state,
     ...(action.redirectUrl !== null ? { redirectUrl: action.redirectUrl } : {}),
@@ -27,4 +28,29 @@ export async function hostedChallenge(deps: Deps, caller: ClientCaller): Promise
     canEnroll: !inApp && token.scope.split(' ').includes('add:authenticators'),
     expiresAt: new Date(token.exp * 1000).toISOString(),
   }
+}
+
+/**
+ * The pages that may frame the hosted page for this token (the official browser SDK's popup
+ * mode shows it in an iframe on the tenant's page): the tenant's allowed origins and the
+ * origin of the action's `redirectUrl`, both set with the tenant's keys. None for a token
+ * that does not verify, so the page cannot be framed at all.
+ */
+export async function framingOrigins(deps: Deps, token: string): Promise<string[]> {
+  let caller: ClientCaller
+  try {
+    caller = await callerFromToken(deps, token)
+  } catch {
+    return []
+  }
+  const claims = requireToken(caller)
+  const action = await actionsRepo.findAction(deps.db, caller.tenant.tenantId, {
+    userId: claims.sub,
+    actionCode: claims.other.actionCode,
+    idempotencyKey: claims.other.idempotencyKey,
+  })
+  const origins = new Set(caller.tenant.settings.allowedOrigins)
+  if (action?.redirectUrl) origins.add(new URL(action.redirectUrl).origin)
+  // Only origins a CSP source list can carry literally (no spaces, quotes or semicolons).
+  return [...origins].filter((origin) => /^https?:\/\/[A-Za-z0-9.[\]:-]+$/.test(origin))
 }

@@ -73,7 +73,7 @@ async function serve(deps: Deps, socket: WebSocket, request: FastifyRequest): Pr
   let caller: ClientCaller
   try {
     caller = await callerFromProtocols(deps, request.headers['sec-websocket-protocol'])
-    refuseForeignOrigin(caller.tenant, request.headers.origin)
+    refuseForeignOrigin(deps, caller.tenant, request.headers.origin)
   } catch (error) {
     request.log.info({ code: error instanceof ApiError ? error.code : 'internal_error' }, 'websocket refused')
     socket.close(4401, 'unauthorized')

@@ -111,9 +111,9 @@ const SHOP_PAGE = `<!doctype html>
 // Helpers.
 
 /** A phone with its own key (MemoryKeyStore), enrolled for the user in `namespace`. */
-async function enrollPhone(userId: string, namespace: 'push' | 'qr-code'): Promise<CountersignClient> {
-  const phone = new CountersignClient({ tenantId: api.tenant.tenantId, baseUrl: h.baseUrl, keyStore: new MemoryKeyStore() })
-  const { token } = await api.track(userId, 'addAuthenticator', { scope: 'add:authenticators' })
+async function enrollPhone(userId: string, namespace: 'push' | 'qr-code', tenant: TenantApi = api): Promise<CountersignClient> {
+  const phone = new CountersignClient({ tenantId: tenant.tenant.tenantId, baseUrl: h.baseUrl, keyStore: new MemoryKeyStore() })
+  const { token } = await tenant.track(userId, 'addAuthenticator', { scope: 'add:authenticators' })
   const added = namespace === 'push' ? await phone.push.addCredential({ token, pushToken: 'fcm-token' }) : await phone.qr.addCredential({ token })
   expect(added.error).toBeUndefined()
   return phone
@@ -130,8 +130,8 @@ async function pendingPush(phone: CountersignClient) {
   throw new Error('no push request reached the phone')
 }
 
-async function validate(token: string): Promise<Record<string, unknown>> {
-  return expectOk(await api.server('POST', '/v1/validate', { token }))
+async function validate(token: string, tenant: TenantApi = api): Promise<Record<string, unknown>> {
+  return expectOk(await tenant.server('POST', '/v1/validate', { token }))
 }
 
 async function newPage(context: BrowserContext, viewport = DESKTOP): Promise<{ page: Page; errors: string[] }> {
@@ -265,6 +265,48 @@ describe('redirect mode', () => {
     await context.close()
   })
 
+  it('number matching: the page shows the code; the phone sends what the user typed', async () => {
+    const matching = tenantApi(h, await h.newTenant({ numberMatching: true, verificationMethods: ['PUSH'] }))
+    const userId = uniqueId('hosted-number')
+    const phone = await enrollPhone(userId, 'push', matching)
+    const tracked = await matching.track(userId, 'authorizePayment', { redirectUrl: `${app.origin}/done` })
+    const context = await browser.newContext()
+    const { page, errors } = await newPage(context)
+    await page.goto(tracked.url)
+
+    const code = page.locator('[data-method="push"] .code')
+    await code.waitFor()
+    // PUSH only: no QR code, no this-device section.
+    expect(await page.locator('[data-method]').count()).toBe(1)
+    await screenshot(page, 'hosted-challenge-number-matching')
+    const request = await pendingPush(phone)
+    expect(request.verificationCodeRequired).toBe(true)
+    const redirected = page.waitForURL(`${app.origin}/done?token=*`)
+    await phone.push.updateChallenge({ challenge: request, approved: true, verificationCode: (await code.textContent())! })
+    await redirected
+    expect(await validate(tokenOf(page.url()), matching)).toMatchObject({ isValid: true, state: 'CHALLENGE_SUCCEEDED', verificationMethod: 'PUSH' })
+    expect(errors).toEqual([])
+    await context.close()
+  })
+
+  // The page calls the Client API from the server's own origin, which a tenant's list of
+  // allowed origins need not name: the server always accepts its own origin.
+  it('a tenant that lists allowed origins: the page, on the server’s own origin, still works', async () => {
+    const listing = tenantApi(h, await h.newTenant({ allowedOrigins: ['https://shop.example'] }))
+    const userId = uniqueId('hosted-origins')
+    const phone = await enrollPhone(userId, 'push', listing)
+    const tracked = await listing.track(userId, 'authorizePayment', { redirectUrl: `${app.origin}/done` })
+    const context = await browser.newContext()
+    const { page, errors } = await newPage(context)
+    await page.goto(tracked.url)
+    const redirected = page.waitForURL(`${app.origin}/done?token=*`)
+    await phone.push.updateChallenge({ challenge: await pendingPush(phone), approved: true })
+    await redirected
+    expect(await validate(tokenOf(page.url()), listing)).toMatchObject({ isValid: true })
+    expect(errors).toEqual([])
+    await context.close()
+  })
+
   it('enrollment: "use this browser" registers a Web Crypto key, completes the action, and confirms the next one on this device', async () => {
     const userId = uniqueId('hosted-enroll')
     const tracked = await api.track(userId, 'authorizePayment', { scope: 'add:authenticators', redirectUrl: `${app.origin}/done` })
@@ -359,50 +401,20 @@ describe('tokens the page cannot use', () => {
 })
 
 describe('@authsignal/browser launch()', () => {
-  /**
-   * What the server must send with `/challenge?…&mode=popup` for launch() to work (see
-   * docs/hosted-challenge.md, "Headers"): no Cross-Origin-Opener-Policy that severs the opener
-   * (`mode: 'window'` posts to window.opener), and a frame-ancestors that lets the tenant's
-   * page frame it (`mode: 'popup'` is an iframe), with no X-Frame-Options: DENY. Where the
-   * server's answer lacks that, this applies it to the answer and says so; where the server
-   * already sends it, the answer passes unchanged.
-   */
-  async function allowLaunchFrom(context: BrowserContext, launcher: string): Promise<void> {
-    await context.route(
-      (url) => url.origin === h.baseUrl && url.pathname === '/challenge' && url.searchParams.get('mode') === 'popup',
-      async (route) => {
-        const response = await route.fetch()
-        const headers = response.headers()
-        const changed: string[] = []
-        const coop = headers['cross-origin-opener-policy']
-        if (coop !== undefined && coop !== 'unsafe-none') {
-          delete headers['cross-origin-opener-policy']
-          changed.push(`removed Cross-Origin-Opener-Policy: ${coop}`)
-        }
-        const csp = headers['content-security-policy'] ?? ''
-        const ancestors = /frame-ancestors ([^;]*)/.exec(csp)?.[1]
-        if (ancestors === undefined || !ancestors.split(' ').includes(launcher)) {
-          headers['content-security-policy'] = csp.replace(/frame-ancestors [^;]*/, `frame-ancestors ${launcher}`)
-          changed.push(`frame-ancestors ${ancestors} → ${launcher}`)
-        }
-        if (headers['x-frame-options'] !== undefined) {
-          changed.push(`removed X-Frame-Options: ${headers['x-frame-options']}`)
-          delete headers['x-frame-options']
-        }
-        if (changed.length > 0) launchHeaderChanges.add(changed.join('; '))
-        await route.fulfill({ response, headers })
-      },
-    )
-  }
-  const launchHeaderChanges = new Set<string>()
-  afterAll(() => {
-    if (launchHeaderChanges.size > 0) console.warn(`hosted-challenge: the server's /challenge?mode=popup headers were adjusted for launch(): ${[...launchHeaderChanges].join(' | ')}`)
+  // launch() needs the server to let the tenant's page keep its link to the hosted page: no
+  // Cross-Origin-Opener-Policy (`window` mode posts to window.opener), and, for `popup` mode
+  // (an iframe), a frame-ancestors naming the tenant's page — the server lists the tenant's
+  // allowed origins there, so the shop's origin is one of them.
+  beforeAll(async () => {
+    expectOk(await api.manage('PATCH', '/tenant', { allowedOrigins: [app.origin] }))
+  })
+  afterAll(async () => {
+    expectOk(await api.manage('PATCH', '/tenant', { allowedOrigins: [] }))
   })
 
   /** The tenant page, its errors, and launch(url, { mode }) started in it. */
   async function launchFromShop(url: string, mode: 'window' | 'popup') {
     const context = await browser.newContext()
-    await allowLaunchFrom(context, app.origin)
     const { page, errors } = await newPage(context)
     await page.goto(`${app.origin}/shop`)
     await page.evaluate(([tenantId, baseUrl, url, mode]) => (window as unknown as { startLaunch: (...a: string[]) => void }).startLaunch(tenantId!, baseUrl!, url!, mode!), [
