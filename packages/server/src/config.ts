@@ -40,6 +40,16 @@ const ConfigSchema = z.object({
     .transform((value) => Buffer.from(value, 'base64'))
     .refine((key) => key.length === 32, 'must be 32 bytes, base64-encoded (openssl rand -base64 32)')
     .optional(),
+  /**
+   * During a rotation of COUNTERSIGN_ENCRYPTION_KEY, the key it replaces: it still opens secrets
+   * sealed under it, never seals, and at start every such secret is sealed again under the
+   * current key. Remove it once every node runs with the new key (docs/deploy.md).
+   */
+  COUNTERSIGN_PREVIOUS_ENCRYPTION_KEY: z
+    .string()
+    .transform((value) => Buffer.from(value, 'base64'))
+    .refine((key) => key.length === 32, 'must be 32 bytes, base64-encoded (openssl rand -base64 32)')
+    .optional(),
   /** Failed API-key attempts one client IP may make per API_KEY_FAILURE_WINDOW_SECONDS before it is refused (429) until the window ends. */
   API_KEY_FAILURES_PER_WINDOW: z.coerce.number().int().min(1).max(10_000).default(20),
   API_KEY_FAILURE_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
@@ -52,7 +62,14 @@ const ConfigSchema = z.object({
     .string()
     .default('false')
     .transform((value): boolean | string[] =>
-      value === 'true' ? true : value === 'false' ? false : value.split(',').map((part) => part.trim()).filter(Boolean),
+      value === 'true'
+        ? true
+        : value === 'false'
+          ? false
+          : value
+              .split(',')
+              .map((part) => part.trim())
+              .filter(Boolean),
     ),
   /**
    * Redis for request limits shared by every node (failed API keys and sign-ins per client IP),
@@ -70,7 +87,12 @@ const ConfigSchema = z.object({
   /** How long (ms) one webhook delivery may take before it counts as failed. */
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
   /** How long (s) failed deliveries are retried, with exponential back-off, before they are given up. */
-  WEBHOOK_RETRY_SECONDS: z.coerce.number().int().min(1).max(7 * 86_400).default(86_400),
+  WEBHOOK_RETRY_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(7 * 86_400)
+    .default(86_400),
   /** Deliveries one node makes at once. */
   WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
   /** How long (ms) the synchronous action.verify webhook may take before the challenge fails. */
@@ -90,16 +112,24 @@ const ConfigSchema = z.object({
    */
   COUNTERSIGN_GEOIP_DB: z.string().min(1).optional(),
   /** Console sessions end this many hours after sign-in, whatever the activity (NIST SP 800-63B AAL2: 12 h). */
-  CONSOLE_SESSION_HOURS: z.coerce.number().int().min(1).max(24 * 30).default(12),
+  CONSOLE_SESSION_HOURS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 30)
+    .default(12),
   /** Console sessions end after this many idle minutes (NIST SP 800-63B AAL2: 30). */
-  CONSOLE_IDLE_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(30),
+  CONSOLE_IDLE_MINUTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 60)
+    .default(30),
   /** Shut down gracefully within this many ms after SIGTERM/SIGINT. */
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
 })
 
-export type Config = Readonly<
-  Omit<z.infer<typeof ConfigSchema>, 'COUNTERSIGN_PUBLIC_URL'> & { COUNTERSIGN_PUBLIC_URL: string }
->
+export type Config = Readonly<Omit<z.infer<typeof ConfigSchema>, 'COUNTERSIGN_PUBLIC_URL'> & { COUNTERSIGN_PUBLIC_URL: string }>
 
 export class ConfigError extends Error {
   override name = 'ConfigError'
@@ -117,6 +147,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}\nFix these environment variables and start again.`)
   }
   const value = parsed.data
+  if (value.COUNTERSIGN_PREVIOUS_ENCRYPTION_KEY && !value.COUNTERSIGN_ENCRYPTION_KEY) {
+    throw new ConfigError(
+      'Invalid configuration:\n  COUNTERSIGN_PREVIOUS_ENCRYPTION_KEY: set only during a rotation, beside the new COUNTERSIGN_ENCRYPTION_KEY\nFix these environment variables and start again.',
+    )
+  }
   const publicUrl = (value.COUNTERSIGN_PUBLIC_URL ?? `http://${hostForUrl(value.HOST)}:${value.PORT}`).replace(/\/+$/, '')
   return Object.freeze({ ...value, COUNTERSIGN_PUBLIC_URL: publicUrl })
 }

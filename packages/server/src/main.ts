@@ -43,8 +43,8 @@ export async function openDeps(config: Config, log: Logger, clock: () => number 
   try {
     await database.migrate()
     await database.refreshStatistics()
-    const sealed = await prepareTenantSecrets(database.db, config.COUNTERSIGN_ENCRYPTION_KEY)
-    if (sealed > 0) log.info({ tenants: sealed }, 'encrypted tenant secrets stored before an encryption key was set')
+    const sealed = await prepareTenantSecrets(database.db, config.COUNTERSIGN_ENCRYPTION_KEY, config.COUNTERSIGN_PREVIOUS_ENCRYPTION_KEY)
+    if (sealed > 0) log.info({ secrets: sealed }, 'sealed stored secrets under the current encryption key')
   } catch (error) {
     await database.close()
     throw error
@@ -70,6 +70,7 @@ export function depsFor(
     issuer: config.COUNTERSIGN_PUBLIC_URL,
     keyCacheMs: config.KEY_CACHE_MS,
     encryptionKey: config.COUNTERSIGN_ENCRYPTION_KEY,
+    previousKey: config.COUNTERSIGN_PREVIOUS_ENCRYPTION_KEY,
   })
   const apiKeyFailures = new FailureThrottle({
     name: `${config.REDIS_KEY_PREFIX}:api-key-failures`,
@@ -86,6 +87,7 @@ export function depsFor(
     challengeWatch: new ChallengeWatch(),
     push: new PushDirectory(database.db, {
       encryptionKey: config.COUNTERSIGN_ENCRYPTION_KEY,
+      previousKey: config.COUNTERSIGN_PREVIOUS_ENCRYPTION_KEY,
       log,
       senderOptions: overrides.pushSenderOptions,
     }),

@@ -3,6 +3,7 @@
 import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto'
 import { sql } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ConfigError, loadConfig } from '../src/config.ts'
 import { readSecret, webhookSecretContext } from '../src/crypto/stored-secret.ts'
 import { MissingEncryptionKeyError } from '../src/crypto/tenant-keys.ts'
 import { configurePushProvider } from '../src/domain/push-delivery.ts'
@@ -15,11 +16,15 @@ const encryptionKey = randomBytes(32)
 const PEM = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'pem', type: 'pkcs8' })
 
 async function storedSecret(db: Db, tenantId: string): Promise<Buffer> {
-  const [row] = await queryRows<{ keySecret: Uint8Array }>(db, sql`SELECT key_secret AS "keySecret" FROM tenants WHERE tenant_id = ${tenantId}`)
+  const [row] = await queryRows<{ keySecret: Uint8Array }>(
+    db,
+    sql`SELECT key_secret AS "keySecret" FROM tenants WHERE tenant_id = ${tenantId}`,
+  )
   return Buffer.from(row!.keySecret)
 }
 
-const directory = (db: Db, key?: Uint8Array) => new TenantDirectory(db, { issuer: 'http://countersign.test', keyCacheMs: 0, encryptionKey: key })
+const directory = (db: Db, key?: Uint8Array) =>
+  new TenantDirectory(db, { issuer: 'http://countersign.test', keyCacheMs: 0, encryptionKey: key })
 
 describe('with COUNTERSIGN_ENCRYPTION_KEY set', () => {
   let h: Harness
@@ -38,7 +43,8 @@ describe('with COUNTERSIGN_ENCRYPTION_KEY set', () => {
     created.push(tenant.tenantId)
     expect(await storedSecret(h.database.db, tenant.tenantId)).toHaveLength(61)
 
-    const server = (url: string, payload: object) => h.inject({ method: 'POST', url, headers: { authorization: basicAuth(tenant.secretKey) }, payload })
+    const server = (url: string, payload: object) =>
+      h.inject({ method: 'POST', url, headers: { authorization: basicAuth(tenant.secretKey) }, payload })
     const enrollment = (await server('/v1/users/sealed/actions/addAuthenticator', {})).json()
     const device = newDevice()
     const added = await h.inject({
@@ -105,17 +111,41 @@ describe('preparing tenant secrets at start', () => {
   it('seals webhook signing secrets and push-service keys stored before the key was set; deliveries still sign', async () => {
     const tenant = await createTenant(own.db, 'Plain hooks')
     await prepareTenantSecrets(own.db, encryptionKey)
-    const endpoint = await createWebhookEndpoint(own.db, tenant.tenantId, { url: 'https://hooks.example/in', events: ['*'] }, undefined, new Date())
-    await configurePushProvider(own.db, tenant.tenantId, 'fcm', { projectId: 'p', clientEmail: 'a@p.iam.gserviceaccount.com', privateKey: PEM }, undefined, new Date())
-    const storedBefore = await queryRows<{ secret: Uint8Array }>(own.db, sql`SELECT secret FROM webhook_endpoints WHERE tenant_id = ${tenant.tenantId}`)
+    const endpoint = await createWebhookEndpoint(
+      own.db,
+      tenant.tenantId,
+      { url: 'https://hooks.example/in', events: ['*'] },
+      undefined,
+      new Date(),
+    )
+    await configurePushProvider(
+      own.db,
+      tenant.tenantId,
+      'fcm',
+      { projectId: 'p', clientEmail: 'a@p.iam.gserviceaccount.com', privateKey: PEM },
+      undefined,
+      new Date(),
+    )
+    const storedBefore = await queryRows<{ secret: Uint8Array }>(
+      own.db,
+      sql`SELECT secret FROM webhook_endpoints WHERE tenant_id = ${tenant.tenantId}`,
+    )
     expect(Buffer.from(storedBefore[0]!.secret).includes(Buffer.from(endpoint.secret))).toBe(true)
 
     expect(await prepareTenantSecrets(own.db, encryptionKey)).toBe(2)
-    const [hook] = await queryRows<{ secret: Uint8Array }>(own.db, sql`SELECT secret FROM webhook_endpoints WHERE tenant_id = ${tenant.tenantId}`)
-    const [push] = await queryRows<{ config: Uint8Array }>(own.db, sql`SELECT config FROM push_providers WHERE tenant_id = ${tenant.tenantId}`)
+    const [hook] = await queryRows<{ secret: Uint8Array }>(
+      own.db,
+      sql`SELECT secret FROM webhook_endpoints WHERE tenant_id = ${tenant.tenantId}`,
+    )
+    const [push] = await queryRows<{ config: Uint8Array }>(
+      own.db,
+      sql`SELECT config FROM push_providers WHERE tenant_id = ${tenant.tenantId}`,
+    )
     expect(Buffer.from(hook!.secret).includes(Buffer.from(endpoint.secret))).toBe(false)
     expect(Buffer.from(push!.config).includes(Buffer.from('PRIVATE KEY'))).toBe(false)
-    expect(readSecret(hook!.secret, webhookSecretContext(tenant.tenantId, endpoint.webhookId), encryptionKey).toString('utf8')).toBe(endpoint.secret)
+    expect(readSecret(hook!.secret, webhookSecretContext(tenant.tenantId, endpoint.webhookId), encryptionKey).toString('utf8')).toBe(
+      endpoint.secret,
+    )
     // Sealed for this endpoint only: another endpoint's context does not open it.
     expect(() => readSecret(hook!.secret, webhookSecretContext(tenant.tenantId, randomUUID()), encryptionKey)).toThrow()
   })
@@ -123,5 +153,57 @@ describe('preparing tenant secrets at start', () => {
   it('stops the start without the key, or with another one, once secrets are sealed', async () => {
     await expect(prepareTenantSecrets(own.db, undefined)).rejects.toBeInstanceOf(MissingEncryptionKeyError)
     await expect(prepareTenantSecrets(own.db, randomBytes(32))).rejects.toBeInstanceOf(WrongEncryptionKeyError)
+  })
+
+  it('rotates the encryption key: with the old key as previous, every secret is sealed again under the new one, and tokens still verify', async () => {
+    const tenant = await createTenant(own.db, 'Rotating', {}, encryptionKey)
+    const endpoint = await createWebhookEndpoint(
+      own.db,
+      tenant.tenantId,
+      { url: 'https://hooks.example/rot', events: ['*'] },
+      encryptionKey,
+      new Date(),
+    )
+    const before = await directory(own.db, encryptionKey).find(tenant.tenantId, Date.now())
+    const { token } = before!.tokens.sign(
+      { userId: 'u', actionCode: 'signIn', idempotencyKey: 'k', scope: 'read:authenticators' },
+      Date.now(),
+      600,
+    )
+    const newKey = randomBytes(32)
+
+    // While nodes still run with the old key, a node with the new key and the old as previous reads everything.
+    const during = new TenantDirectory(own.db, {
+      issuer: 'http://countersign.test',
+      keyCacheMs: 0,
+      encryptionKey: newKey,
+      previousKey: encryptionKey,
+    })
+    expect((await during.find(tenant.tenantId, Date.now()))!.tokens.verify(token, Date.now())).toMatchObject({ ok: true })
+
+    // Its start seals every tenant of the database again (the earlier tests' too), and the webhook secret.
+    const tenants = await queryRows<{ n: number }>(own.db, sql`SELECT count(*)::int AS n FROM tenants`)
+    const resealed = await prepareTenantSecrets(own.db, newKey, encryptionKey)
+    expect(resealed).toBeGreaterThanOrEqual(tenants[0]!.n + 1)
+    expect(await prepareTenantSecrets(own.db, newKey, encryptionKey)).toBe(0)
+
+    // Now only the new key opens them, and the old one stops a start.
+    const after = await directory(own.db, newKey).find(tenant.tenantId, Date.now())
+    expect(after!.tokens.verify(token, Date.now())).toMatchObject({ ok: true })
+    const [hook] = await queryRows<{ secret: Uint8Array }>(
+      own.db,
+      sql`SELECT secret FROM webhook_endpoints WHERE webhook_id = ${endpoint.webhookId}`,
+    )
+    expect(readSecret(hook!.secret, webhookSecretContext(tenant.tenantId, endpoint.webhookId), newKey).toString('utf8')).toBe(
+      endpoint.secret,
+    )
+    expect(() => readSecret(hook!.secret, webhookSecretContext(tenant.tenantId, endpoint.webhookId), encryptionKey)).toThrow()
+    await expect(prepareTenantSecrets(own.db, encryptionKey)).rejects.toBeInstanceOf(WrongEncryptionKeyError)
+    // A previous key that opens nothing does not help a wrong current key.
+    await expect(prepareTenantSecrets(own.db, randomBytes(32), randomBytes(32))).rejects.toBeInstanceOf(WrongEncryptionKeyError)
+  })
+
+  it('refuses a previous key without a current one', () => {
+    expect(() => loadConfig({ COUNTERSIGN_PREVIOUS_ENCRYPTION_KEY: randomBytes(32).toString('base64') })).toThrow(ConfigError)
   })
 })

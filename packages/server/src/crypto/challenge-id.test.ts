@@ -15,7 +15,12 @@ const decode = (challengeId: string) => Buffer.from(challengeId, 'base64url')
 const encode = (raw: Buffer) => raw.toString('base64url')
 /** The layout's MAC, computed independently so a test can change a field and re-authenticate it. */
 const macOf = (key: Buffer, tenantId: string, body: Buffer) =>
-  createHmac('sha256', key).update(tenantId).update(Buffer.from([0])).update(body).digest().subarray(0, MAC_BYTES)
+  createHmac('sha256', key)
+    .update(tenantId)
+    .update(Buffer.from([0]))
+    .update(body)
+    .digest()
+    .subarray(0, MAC_BYTES)
 /** Rewrites the body with `edit` and re-MACs it with the right key: only the edited field is wrong. */
 function reauthenticated(challengeId: string, edit: (body: Buffer) => Buffer): string {
   const raw = decode(challengeId)
@@ -154,7 +159,13 @@ describe('openChallengeId returns null for', () => {
       expect(openChallengeId(challengeKey, TENANT, changed)).toBeNull()
     }
     // The helper re-MACs correctly: the unchanged version still opens.
-    expect(openChallengeId(challengeKey, TENANT, reauthenticated(challengeId, (body) => body))).not.toBeNull()
+    expect(
+      openChallengeId(
+        challengeKey,
+        TENANT,
+        reauthenticated(challengeId, (body) => body),
+      ),
+    ).not.toBeNull()
   })
 
   it('an action length byte inconsistent with the body, even with a valid MAC', () => {

@@ -58,5 +58,10 @@ export function openChallengeId(challengeKey: Buffer, tenantId: string, challeng
 }
 
 function mac(key: Buffer, tenantId: string, body: Buffer): Buffer {
-  return createHmac('sha256', key).update(tenantId).update(Buffer.from([0])).update(body).digest().subarray(0, MAC_BYTES)
+  return createHmac('sha256', key)
+    .update(tenantId)
+    .update(Buffer.from([0]))
+    .update(body)
+    .digest()
+    .subarray(0, MAC_BYTES)
 }

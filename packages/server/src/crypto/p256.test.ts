@@ -42,8 +42,7 @@ function scalarsOfP1363(p1363: Uint8Array): { r: bigint; s: bigint } {
   const hex = Buffer.from(p1363).toString('hex')
   return { r: BigInt(`0x${hex.slice(0, 64)}`), s: BigInt(`0x${hex.slice(64)}`) }
 }
-const p1363Of = (r: bigint, s: bigint): Buffer =>
-  Buffer.from(r.toString(16).padStart(64, '0') + s.toString(16).padStart(64, '0'), 'hex')
+const p1363Of = (r: bigint, s: bigint): Buffer => Buffer.from(r.toString(16).padStart(64, '0') + s.toString(16).padStart(64, '0'), 'hex')
 
 describe('parseP256PublicKey refuses', () => {
   const refuses = (spki: Uint8Array) => expect(() => parseP256PublicKey(spki)).toThrow(InvalidPublicKeyError)
@@ -184,9 +183,7 @@ describe('verifyP256Signature', () => {
     // A redundant leading zero on an INTEGER.
     const paddedR = Buffer.concat([Buffer.from([0x02, rInt.length - 1]), Buffer.from([0x00]), rInt.subarray(2)])
     const paddedBody = Buffer.concat([paddedR, derInteger(s)])
-    expect(verifyP256Signature(key, message, Buffer.concat([Buffer.from([0x30, paddedBody.length]), paddedBody]))).toBe(
-      false,
-    )
+    expect(verifyP256Signature(key, message, Buffer.concat([Buffer.from([0x30, paddedBody.length]), paddedBody]))).toBe(false)
   })
 
   it('accepts a high-S signature (n - s): ECDSA malleability is valid per Wycheproof and not relied on here', () => {

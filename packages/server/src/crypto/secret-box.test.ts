@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { open, seal, SEAL_OVERHEAD, SecretBoxError } from './secret-box.ts'
+import { open, openWithEither, seal, SEAL_OVERHEAD, SecretBoxError } from './secret-box.ts'
 
 const key = randomBytes(32)
 const secret = randomBytes(32)
@@ -33,5 +33,16 @@ describe('seal / open', () => {
     const otherVersion = Buffer.from(sealed)
     otherVersion[0] = 2
     expect(() => open(key, otherVersion, TENANT)).toThrow(SecretBoxError)
+  })
+
+  it('opens with the previous key during a rotation, and with neither key refuses', () => {
+    const previous = randomBytes(32)
+    const current = randomBytes(32)
+    expect(openWithEither(current, previous, seal(previous, secret, TENANT), TENANT)).toEqual(secret)
+    expect(openWithEither(current, previous, seal(current, secret, TENANT), TENANT)).toEqual(secret)
+    expect(() => openWithEither(current, undefined, seal(previous, secret, TENANT), TENANT)).toThrow(SecretBoxError)
+    expect(() => openWithEither(current, previous, seal(randomBytes(32), secret, TENANT), TENANT)).toThrow(SecretBoxError)
+    // The previous key opens only what it sealed for this context.
+    expect(() => openWithEither(current, previous, seal(previous, secret, TENANT), 'another context')).toThrow(SecretBoxError)
   })
 })

@@ -23,6 +23,19 @@ export function seal(key: Uint8Array, plaintext: Uint8Array, context: string): B
   return Buffer.concat([Buffer.from([VERSION]), iv, ciphertext, cipher.getAuthTag()])
 }
 
+/**
+ * Opens with the current key or, failing that, the previous one (while a rotation of the
+ * encryption key is under way); throws SecretBoxError when neither opens it.
+ */
+export function openWithEither(key: Uint8Array, previousKey: Uint8Array | undefined, sealed: Uint8Array, context: string): Buffer {
+  try {
+    return open(key, sealed, context)
+  } catch (error) {
+    if (!previousKey || !(error instanceof SecretBoxError)) throw error
+    return open(previousKey, sealed, context)
+  }
+}
+
 /** Decrypts a sealed value; throws SecretBoxError for a wrong key, context or tampered bytes. */
 export function open(key: Uint8Array, sealed: Uint8Array, context: string): Buffer {
   if (sealed.length < SEAL_OVERHEAD || sealed[0] !== VERSION) throw new SecretBoxError('not a sealed value')

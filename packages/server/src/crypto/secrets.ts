@@ -32,7 +32,8 @@ export interface PresentedApiKey {
 }
 
 // The tenant part must be a real UUID: the lookup casts it to the uuid column, which refuses anything else.
-const KEY_PATTERN = /^(cs_sk|cs_mk)_([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.([A-Za-z0-9_-]{12})\.([A-Za-z0-9_-]{43})$/
+const KEY_PATTERN =
+  /^(cs_sk|cs_mk)_([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.([A-Za-z0-9_-]{12})\.([A-Za-z0-9_-]{43})$/
 
 /** Splits a presented key into its lookup parts; null when it is not shaped like one of ours. */
 export function parseApiKey(value: string): PresentedApiKey | null {

@@ -1,5 +1,5 @@
 import { MissingEncryptionKeyError } from './tenant-keys.ts'
-import { open, seal } from './secret-box.ts'
+import { openWithEither, seal } from './secret-box.ts'
 
 // Secrets the server must use, not just compare (webhook signing secrets, push-service private
 // keys): sealed under COUNTERSIGN_ENCRYPTION_KEY when one is configured, otherwise stored as
@@ -14,11 +14,14 @@ export function storeSecret(plaintext: Uint8Array, context: string, encryptionKe
   return encryptionKey ? seal(encryptionKey, plaintext, context) : Buffer.concat([Buffer.from([PLAIN]), plaintext])
 }
 
-/** The plaintext of a stored secret; throws when it is sealed and the key is missing or wrong. */
-export function readSecret(stored: Uint8Array, context: string, encryptionKey: Uint8Array | undefined): Buffer {
+/**
+ * The plaintext of a stored secret; throws when it is sealed and the key is missing or wrong.
+ * `previousKey` opens what was sealed before a rotation of the encryption key.
+ */
+export function readSecret(stored: Uint8Array, context: string, encryptionKey: Uint8Array | undefined, previousKey?: Uint8Array): Buffer {
   if (stored[0] === PLAIN) return Buffer.from(stored.subarray(1))
   if (!encryptionKey) throw new MissingEncryptionKeyError()
-  return open(encryptionKey, stored, context)
+  return openWithEither(encryptionKey, previousKey, stored, context)
 }
 
 /** The context a webhook endpoint's signing secret is sealed under: it opens only for that endpoint. */

@@ -1,5 +1,5 @@
 import { hkdfSync, randomBytes } from 'node:crypto'
-import { open, seal } from './secret-box.ts'
+import { openWithEither, seal } from './secret-box.ts'
 
 /**
  * Keys a tenant's tokens and challenges are authenticated with, derived from one 256-bit
@@ -42,13 +42,23 @@ export function isPlainTenantSecret(stored: Uint8Array): boolean {
 export class MissingEncryptionKeyError extends Error {
   override name = 'MissingEncryptionKeyError'
   constructor() {
-    super('Tenant secrets in this database are encrypted, but COUNTERSIGN_ENCRYPTION_KEY is not set. Start with the key they were encrypted under.')
+    super(
+      'Tenant secrets in this database are encrypted, but COUNTERSIGN_ENCRYPTION_KEY is not set. Start with the key they were encrypted under.',
+    )
   }
 }
 
-/** The tenant secret from its stored form. */
-export function revealTenantSecret(stored: Uint8Array, tenantId: string, encryptionKey: Uint8Array | undefined): Buffer {
+/**
+ * The tenant secret from its stored form. `previousKey`, during a rotation of the encryption
+ * key, opens what was sealed before it (never seals).
+ */
+export function revealTenantSecret(
+  stored: Uint8Array,
+  tenantId: string,
+  encryptionKey: Uint8Array | undefined,
+  previousKey?: Uint8Array,
+): Buffer {
   if (isPlainTenantSecret(stored)) return Buffer.from(stored)
   if (!encryptionKey) throw new MissingEncryptionKeyError()
-  return open(encryptionKey, stored, tenantId)
+  return openWithEither(encryptionKey, previousKey, stored, tenantId)
 }

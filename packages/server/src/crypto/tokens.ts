@@ -13,9 +13,7 @@ export interface TokenSubject {
   methods?: readonly ChallengeMethod[] | undefined
 }
 
-export type TokenCheck =
-  | { ok: true; claims: TokenClaims }
-  | { ok: false; reason: 'invalid_token' | 'expired_token' }
+export type TokenCheck = { ok: true; claims: TokenClaims } | { ok: false; reason: 'invalid_token' | 'expired_token' }
 
 /** Signs and checks one tenant's tokens. Built once per tenant and cached: fast-jwt compiles per key. */
 export interface TokenCodec {

@@ -27,7 +27,15 @@ describe('signWebhook: x-signature-v2 (what @authsignal/node verifies)', () => {
     ['a secret with characters the header format uses', 'sk=a,b=c'],
   ])('is accepted by the official @authsignal/node for %s', (_name, secret) => {
     const now = Math.floor(Date.now() / 1000)
-    const body = JSON.stringify({ version: 1, id: 'evt_2', source: 'https://cs.example', time: new Date().toISOString(), tenantId: 't', type: 'action.created', data: { note: 'é ✓ "=,"' } })
+    const body = JSON.stringify({
+      version: 1,
+      id: 'evt_2',
+      source: 'https://cs.example',
+      time: new Date().toISOString(),
+      tenantId: 't',
+      type: 'action.created',
+      data: { note: 'é ✓ "=,"' },
+    })
     const header = signWebhook(secret, body, { id: 'evt_2', timestamp: now })['x-signature-v2']!
 
     expect(new Webhook(secret).constructEvent(body, header)).toEqual(JSON.parse(body))

@@ -163,11 +163,7 @@ for (const { file, format, type } of ECDSA_FILES) {
 describe('Wycheproof json_web_signature_test.json (ES256 groups, p1363)', () => {
   const vectors = readVectors<JwsFile>('json_web_signature_test.json')
   const groups = vectors.testGroups.filter(
-    (group) =>
-      group.public?.kty === 'EC' &&
-      group.public.alg === 'ES256' &&
-      group.public.use === 'sig' &&
-      group.public.crv === 'P-256',
+    (group) => group.public?.kty === 'EC' && group.public.alg === 'ES256' && group.public.use === 'sig' && group.public.crv === 'P-256',
   )
   const expected = countInFile(groups.flatMap((group) => group.tests))
   const processed: Tally = { valid: 0, invalid: 0, acceptable: 0 }

@@ -46,14 +46,24 @@ export async function configurePushProvider(
 export class PushDirectory {
   readonly #db: Db
   readonly #encryptionKey: Uint8Array | undefined
+  readonly #previousKey: Uint8Array | undefined
   readonly #log: Logger
   readonly #senderOptions: PushSenderOptions
   readonly #tenants = new Map<string, { checkedAt: number; senders: Map<PushProvider, { sender: PushSender; version: number }> }>()
 
-  constructor(db: Db, options: { encryptionKey: Uint8Array | undefined; log: Logger; senderOptions?: PushSenderOptions | undefined }) {
+  constructor(
+    db: Db,
+    options: {
+      encryptionKey: Uint8Array | undefined
+      previousKey?: Uint8Array | undefined
+      log: Logger
+      senderOptions?: PushSenderOptions | undefined
+    },
+  ) {
     this.#db = db
     this.#senderOptions = options.senderOptions ?? {}
     this.#encryptionKey = options.encryptionKey
+    this.#previousKey = options.previousKey
     this.#log = options.log
   }
 
@@ -62,7 +72,12 @@ export class PushDirectory {
    * (APNs for iOS, FCM otherwise, whichever is configured), all at once. A device without a
    * token or a configured service is `skipped`: its app finds the challenge by polling.
    */
-  async deliver(tenantId: string, devices: readonly PushDevice[], message: Omit<PushMessage, 'pushToken'>, nowMs: number): Promise<WireDeliveryResult[]> {
+  async deliver(
+    tenantId: string,
+    devices: readonly PushDevice[],
+    message: Omit<PushMessage, 'pushToken'>,
+    nowMs: number,
+  ): Promise<WireDeliveryResult[]> {
     const senders = await this.#sendersFor(tenantId, nowMs)
     return Promise.all(
       devices.map(async (device): Promise<WireDeliveryResult> => {
@@ -115,7 +130,9 @@ export class PushDirectory {
   }
 
   #build(tenantId: string, row: repo.PushProviderRow): PushSender {
-    const json: unknown = JSON.parse(readSecret(row.config, pushConfigContext(tenantId, row.provider), this.#encryptionKey).toString('utf8'))
+    const json: unknown = JSON.parse(
+      readSecret(row.config, pushConfigContext(tenantId, row.provider), this.#encryptionKey, this.#previousKey).toString('utf8'),
+    )
     return row.provider === 'apns'
       ? new ApnsSender(ApnsConfig.parse(json), this.#senderOptions.apns)
       : new FcmSender(FcmConfig.parse(json), this.#senderOptions.fcm)

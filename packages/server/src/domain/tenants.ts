@@ -12,7 +12,7 @@ import {
 import { createTokenCodec, type TokenCodec } from '../crypto/tokens.ts'
 import { pushConfigContext, readSecret, storeSecret, webhookSecretContext } from '../crypto/stored-secret.ts'
 import type { Db } from '../storage/database.ts'
-import { findPlainStoredSecrets, replaceStoredSecret } from '../storage/stored-secrets-repo.ts'
+import { findPlainStoredSecrets, findSealedStoredSecrets, replaceStoredSecret } from '../storage/stored-secrets-repo.ts'
 import * as repo from '../storage/tenants-repo.ts'
 import { ApiError } from './errors.ts'
 import { loadRules, type LoadedRule, type RuleDefinition } from './rules/engine.ts'
@@ -32,7 +32,10 @@ export const TenantSettings = z.object({
    */
   defaultOutcome: RuleOutcome.default('CHALLENGE'),
   /** Verification methods an action's challenge may use, unless its configuration says otherwise. */
-  verificationMethods: z.array(ChallengeMethod).min(1).default([...ALL_METHODS]),
+  verificationMethods: z
+    .array(ChallengeMethod)
+    .min(1)
+    .default([...ALL_METHODS]),
   /** Origins whose web pages may call the Client API; empty for any origin. */
   allowedOrigins: z.array(z.string().max(255)).max(50).default([]),
   /** Consecutive failed signatures that lock a credential (NIST SP 800-63B allows at most 100). */
@@ -74,7 +77,11 @@ export const ActionSettings = z.object({
   challengeTtlSeconds: z.number().int().min(30).max(600).optional(),
   tokenTtlSeconds: z.number().int().min(60).max(3600).optional(),
   /** The synchronous action.verify webhook: may veto the move to CHALLENGE_SUCCEEDED. */
-  verificationWebhookUrl: z.url({ protocol: /^https?$/ }).max(2048).nullable().optional(),
+  verificationWebhookUrl: z
+    .url({ protocol: /^https?$/ })
+    .max(2048)
+    .nullable()
+    .optional(),
 })
 export type ActionSettings = z.infer<typeof ActionSettings>
 
@@ -146,7 +153,9 @@ export function challengeLifetimeSeconds(
   narrowedTo?: readonly ChallengeMethod[],
 ): number {
   const { settings } = tenant
-  const byKind = { IN_APP: settings.challengeTtlSeconds, PUSH: settings.pushChallengeTtlSeconds, QR_CODE: settings.qrChallengeTtlSeconds }[method]
+  const byKind = { IN_APP: settings.challengeTtlSeconds, PUSH: settings.pushChallengeTtlSeconds, QR_CODE: settings.qrChallengeTtlSeconds }[
+    method
+  ]
   const action = actionCode === null ? null : tenant.actionSettings(actionCode)
   const allowed = action?.verificationMethods ?? settings.verificationMethods
   if (!allowed.includes(method) || (narrowedTo !== undefined && !narrowedTo.includes(method))) {
@@ -213,15 +222,20 @@ export class TenantDirectory {
   readonly #issuer: string
   readonly #keyCacheMs: number
   readonly #encryptionKey: Uint8Array | undefined
+  readonly #previousKey: Uint8Array | undefined
   readonly #codecs = new Map<string, { tokens: TokenCodec; challengeKey: Buffer; verificationWebhookSecret: string }>()
   readonly #contexts = new Map<string, { context: TenantContext; until: number }>()
   readonly #keys = new Map<string, { context: TenantContext; type: ApiKeyType; keyId: string; until: number }>()
 
-  constructor(db: Db, options: { issuer: string; keyCacheMs: number; encryptionKey?: Uint8Array | undefined }) {
+  constructor(
+    db: Db,
+    options: { issuer: string; keyCacheMs: number; encryptionKey?: Uint8Array | undefined; previousKey?: Uint8Array | undefined },
+  ) {
     this.#db = db
     this.#issuer = options.issuer
     this.#keyCacheMs = options.keyCacheMs
     this.#encryptionKey = options.encryptionKey
+    this.#previousKey = options.previousKey
   }
 
   /** The tenant, or null when there is none with this ID. */
@@ -280,7 +294,7 @@ export class TenantDirectory {
   #contextOf(row: repo.TenantRow): TenantContext {
     let codec = this.#codecs.get(row.tenantId)
     if (!codec) {
-      const keys = deriveTenantKeys(revealTenantSecret(row.keySecret, row.tenantId, this.#encryptionKey))
+      const keys = deriveTenantKeys(revealTenantSecret(row.keySecret, row.tenantId, this.#encryptionKey, this.#previousKey))
       codec = {
         tokens: createTokenCodec(row.tenantId, keys.tokenKey, this.#issuer),
         challengeKey: keys.challengeKey,
@@ -326,17 +340,18 @@ export function isUuid(value: string): boolean {
  * clear message), then seals every secret still stored as plain bytes. Returns how many it
  * sealed. Safe on several nodes at once: each row is replaced only if unchanged.
  */
-export async function prepareTenantSecrets(db: Db, encryptionKey: Uint8Array | undefined): Promise<number> {
+export async function prepareTenantSecrets(db: Db, encryptionKey: Uint8Array | undefined, previousKey?: Uint8Array): Promise<number> {
   const sample = await repo.findSealedTenantSecret(db)
   if (sample) {
     if (!encryptionKey) throw new MissingEncryptionKeyError()
     try {
-      revealTenantSecret(sample.keySecret, sample.tenantId, encryptionKey)
+      revealTenantSecret(sample.keySecret, sample.tenantId, encryptionKey, previousKey)
     } catch {
       throw new WrongEncryptionKeyError()
     }
   }
   if (!encryptionKey) return 0
+  const resealed = previousKey ? await resealUnderCurrentKey(db, encryptionKey, previousKey) : 0
   let sealed = 0
   for (const row of await repo.findPlainTenantSecrets(db)) {
     const stored = protectTenantSecret(row.keySecret, row.tenantId, encryptionKey)
@@ -344,11 +359,54 @@ export async function prepareTenantSecrets(db: Db, encryptionKey: Uint8Array | u
   }
   // Webhook signing secrets and push-service keys stored before the key was set, likewise.
   for (const row of await findPlainStoredSecrets(db)) {
-    const context = row.table === 'webhook_endpoints' ? webhookSecretContext(row.tenantId, row.rowKey) : pushConfigContext(row.tenantId, row.rowKey)
+    const context =
+      row.table === 'webhook_endpoints' ? webhookSecretContext(row.tenantId, row.rowKey) : pushConfigContext(row.tenantId, row.rowKey)
     const plain = readSecret(row.stored, context, undefined)
     if (await replaceStoredSecret(db, row, storeSecret(plain, context, encryptionKey))) sealed++
   }
-  return sealed
+  return sealed + resealed
+}
+
+/**
+ * A rotation of the encryption key: every secret sealed under the previous key is sealed again
+ * under the current one, each with a compare-and-swap (another node may be doing the same).
+ * A secret neither key opens stops the start: it would fail later, for one tenant, unexplained.
+ */
+async function resealUnderCurrentKey(db: Db, encryptionKey: Uint8Array, previousKey: Uint8Array): Promise<number> {
+  let resealed = 0
+  for (const row of await repo.findSealedTenantSecrets(db)) {
+    if (opens(() => revealTenantSecret(row.keySecret, row.tenantId, encryptionKey))) continue
+    let secret: Buffer
+    try {
+      secret = revealTenantSecret(row.keySecret, row.tenantId, previousKey)
+    } catch {
+      throw new WrongEncryptionKeyError()
+    }
+    if (await repo.replaceTenantSecret(db, row.tenantId, row.keySecret, protectTenantSecret(secret, row.tenantId, encryptionKey)))
+      resealed++
+  }
+  for (const row of await findSealedStoredSecrets(db)) {
+    const context =
+      row.table === 'webhook_endpoints' ? webhookSecretContext(row.tenantId, row.rowKey) : pushConfigContext(row.tenantId, row.rowKey)
+    if (opens(() => readSecret(row.stored, context, encryptionKey))) continue
+    let plain: Buffer
+    try {
+      plain = readSecret(row.stored, context, previousKey)
+    } catch {
+      throw new WrongEncryptionKeyError()
+    }
+    if (await replaceStoredSecret(db, row, storeSecret(plain, context, encryptionKey))) resealed++
+  }
+  return resealed
+}
+
+function opens(read: () => unknown): boolean {
+  try {
+    read()
+    return true
+  } catch {
+    return false
+  }
 }
 
 export class WrongEncryptionKeyError extends Error {
@@ -365,7 +423,10 @@ export class WrongEncryptionKeyError extends Error {
 export async function updateTenantSettings(db: Db, tenantId: string, change: Record<string, unknown>): Promise<TenantSettings> {
   const parsed = TenantSettings.partial().strict().safeParse(change)
   if (!parsed.success) {
-    throw new ApiError('invalid_request', `Invalid settings: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(settings)'}: ${i.message}`).join('; ')}`)
+    throw new ApiError(
+      'invalid_request',
+      `Invalid settings: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(settings)'}: ${i.message}`).join('; ')}`,
+    )
   }
   if (!(await repo.mergeTenantSettings(db, tenantId, parsed.data))) throw new ApiError('not_found', 'No such tenant')
   const row = await repo.findTenant(db, tenantId)

@@ -77,7 +77,12 @@ export async function updateWebhookEndpoint(
   db: Db,
   tenantId: string,
   webhookId: string,
-  change: { url?: string | undefined; events?: WebhookEventFilter[] | undefined; enabled?: boolean | undefined; description?: string | undefined },
+  change: {
+    url?: string | undefined
+    events?: WebhookEventFilter[] | undefined
+    enabled?: boolean | undefined
+    description?: string | undefined
+  },
   now: Date,
   policy: UrlPolicy = { allowPrivateUrls: false },
 ): Promise<repo.WebhookEndpointRow> {
@@ -114,7 +119,13 @@ export interface WebhookDispatcherOptions {
   db: Db
   config: Pick<
     Config,
-    'COUNTERSIGN_PUBLIC_URL' | 'COUNTERSIGN_ENCRYPTION_KEY' | 'WEBHOOK_POLL_MS' | 'WEBHOOK_TIMEOUT_MS' | 'WEBHOOK_RETRY_SECONDS' | 'WEBHOOK_CONCURRENCY'
+    | 'COUNTERSIGN_PUBLIC_URL'
+    | 'COUNTERSIGN_ENCRYPTION_KEY'
+    | 'COUNTERSIGN_PREVIOUS_ENCRYPTION_KEY'
+    | 'WEBHOOK_POLL_MS'
+    | 'WEBHOOK_TIMEOUT_MS'
+    | 'WEBHOOK_RETRY_SECONDS'
+    | 'WEBHOOK_CONCURRENCY'
   >
   log: Logger
   clock: () => number
@@ -215,7 +226,11 @@ export class WebhookDispatcher {
     const giveUpAt = new Date(delivery.deliveryCreatedAt).getTime() + config.WEBHOOK_RETRY_SECONDS * 1000
     const retryAt = finished + retryDelayMs(delivery.attempt)
     const next: repo.AttemptOutcome['next'] =
-      error === null ? { state: 'delivered' } : !delivery.enabled || retryAt > giveUpAt ? { state: 'failed' } : { state: 'pending', retryAt: new Date(retryAt) }
+      error === null
+        ? { state: 'delivered' }
+        : !delivery.enabled || retryAt > giveUpAt
+          ? { state: 'failed' }
+          : { state: 'pending', retryAt: new Date(retryAt) }
     try {
       await repo.recordAttempt(db, delivery, { status, error, durationMs: finished - started, next }, new Date(finished))
     } catch (cause) {
@@ -224,7 +239,16 @@ export class WebhookDispatcher {
       return
     }
     log.info(
-      { tenantId: delivery.tenantId, webhookId: delivery.webhookId, eventId: delivery.eventId, type: delivery.type, attempt: delivery.attempt, status, error, next: next.state },
+      {
+        tenantId: delivery.tenantId,
+        webhookId: delivery.webhookId,
+        eventId: delivery.eventId,
+        type: delivery.type,
+        attempt: delivery.attempt,
+        status,
+        error,
+        next: next.state,
+      },
       'webhook attempt',
     )
   }
@@ -241,7 +265,12 @@ export class WebhookDispatcher {
       data: delivery.data,
     }
     const body = JSON.stringify(envelope)
-    const secret = readSecret(delivery.secret, webhookSecretContext(delivery.tenantId, delivery.webhookId), config.COUNTERSIGN_ENCRYPTION_KEY).toString('utf8')
+    const secret = readSecret(
+      delivery.secret,
+      webhookSecretContext(delivery.tenantId, delivery.webhookId),
+      config.COUNTERSIGN_ENCRYPTION_KEY,
+      config.COUNTERSIGN_PREVIOUS_ENCRYPTION_KEY,
+    ).toString('utf8')
     const response = await this.#fetch(delivery.url, {
       method: 'POST',
       headers: {

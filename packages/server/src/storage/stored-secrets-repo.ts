@@ -21,6 +21,17 @@ export async function findPlainStoredSecrets(db: Db): Promise<StoredSecretRow[]>
   )
 }
 
+/** Secrets stored sealed: to seal them again under a new encryption key. */
+export async function findSealedStoredSecrets(db: Db): Promise<StoredSecretRow[]> {
+  return queryRows<StoredSecretRow>(
+    db,
+    sql`SELECT 'webhook_endpoints' AS "table", tenant_id AS "tenantId", webhook_id::text AS "rowKey", secret AS stored
+          FROM webhook_endpoints WHERE get_byte(secret, 0) <> 0
+        UNION ALL
+        SELECT 'push_providers', tenant_id, provider, config FROM push_providers WHERE get_byte(config, 0) <> 0`,
+  )
+}
+
 /** Replaces a stored secret if it is still `before` (another node may have sealed it first). */
 export async function replaceStoredSecret(db: Db, row: StoredSecretRow, sealed: Uint8Array): Promise<boolean> {
   const rows =

@@ -92,6 +92,11 @@ export async function findPlainTenantSecrets(db: Db): Promise<Array<{ tenantId: 
   return queryRows(db, sql`SELECT tenant_id AS "tenantId", key_secret AS "keySecret" FROM tenants WHERE length(key_secret) = 32`)
 }
 
+/** Tenants whose token secret is stored sealed: to seal them again under a new encryption key. */
+export async function findSealedTenantSecrets(db: Db): Promise<Array<{ tenantId: string; keySecret: Uint8Array }>> {
+  return queryRows(db, sql`SELECT tenant_id AS "tenantId", key_secret AS "keySecret" FROM tenants WHERE length(key_secret) <> 32`)
+}
+
 /** One tenant whose token secret is stored sealed, if any: to check the configured key opens it. */
 export async function findSealedTenantSecret(db: Db): Promise<{ tenantId: string; keySecret: Uint8Array } | null> {
   const [row] = await queryRows<{ tenantId: string; keySecret: Uint8Array }>(
@@ -112,11 +117,7 @@ export async function replaceTenantSecret(db: Db, tenantId: string, expected: Ui
 }
 
 export async function updateTenantSettings(db: Db, tenantId: string, settings: unknown): Promise<boolean> {
-  const rows = await db
-    .update(tenants)
-    .set({ settings })
-    .where(eq(tenants.tenantId, tenantId))
-    .returning({ tenantId: tenants.tenantId })
+  const rows = await db.update(tenants).set({ settings }).where(eq(tenants.tenantId, tenantId)).returning({ tenantId: tenants.tenantId })
   return rows.length > 0
 }
 
