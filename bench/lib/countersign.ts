@@ -3,7 +3,7 @@
 // Each call is timed and either returns what the next step needs or throws a FlowError whose
 // `key` says which call failed and how.
 import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto'
-import { JsonClient, NetworkError, type JsonResponse } from './http.ts'
+import { EventStream, JsonClient, NetworkError, type JsonResponse, type ServerEvent } from './http.ts'
 import type { BenchTenant } from './server.ts'
 
 /** The calls of each flow, in order; also the latency columns of the report. */
@@ -15,6 +15,14 @@ export const FLOW_CALLS = {
    * challenge, answer (phone) → poll for the token (browser).
    */
   push: ['track', 'push', 'sign', 'pending', 'answer', 'verify', 'validate'],
+  /**
+   * The push flow with the browser streaming instead of polling: it opens the challenge's
+   * Server-Sent Events stream (`stream`: until its first event) before the phone answers, and
+   * takes the token from the approval's event (`event`: from the phone sending its approval to
+   * the event arriving). With several nodes the stream is on another node than the answer, so
+   * the event crosses PostgreSQL's LISTEN/NOTIFY.
+   */
+  'push-stream': ['track', 'push', 'stream', 'sign', 'pending', 'answer', 'event', 'validate'],
   /**
    * Track alone, as the tenant backend calls it before every payment, with the signals rules
    * read (IP address, device ID, amount, payee); the action has no rules.
@@ -45,7 +53,19 @@ export function isTrackFlow(flow: FlowKind): flow is TrackFlow {
 }
 
 /** Which credential a flow's users enroll: the phone of a push flow, the device app otherwise. */
-const CREDENTIAL_OF: Record<FlowKind, 'in-app' | 'push'> = { 'in-app': 'in-app', push: 'push', track: 'in-app', 'track-rules': 'in-app', 'track-paired': 'in-app' }
+const CREDENTIAL_OF: Record<FlowKind, 'in-app' | 'push'> = {
+  'in-app': 'in-app',
+  push: 'push',
+  'push-stream': 'push',
+  track: 'in-app',
+  'track-rules': 'in-app',
+  'track-paired': 'in-app',
+}
+
+/** The flows whose users approve on a phone (push credentials, push limits, one flow per user at a time). */
+export function isPushFlow(flow: FlowKind): flow is 'push' | 'push-stream' {
+  return flow === 'push' || flow === 'push-stream'
+}
 
 /**
  * Public addresses the users connect from: well-known resolvers and root servers, located by
@@ -156,36 +176,86 @@ export function paymentBy(user: BenchUser, amount: number): Payment {
 /** Called after every completed HTTP call, successful or not. */
 export type CallObserver = (call: Call, ms: number, ok: boolean) => void
 
+/** What a completed in-app or push flow leaves behind, for checking the database after the run (correctness.ts). */
+export interface FlowRecord {
+  userId: string
+  idempotencyKey: string
+  /** The token the flow validated; a second validation must be refused. */
+  token: string
+  /** The node that validated it. */
+  validatedOn: number
+  /** The push challenge the phone approved (push flows). */
+  challengeId?: string
+}
+
+/**
+ * How long the streaming browser waits for the approval's event. Without a notification a
+ * node re-reads a followed challenge every 5 s, so a lost NOTIFY shows as a slow event, not a
+ * missing one; this is far beyond both.
+ */
+const EVENT_TIMEOUT_MS = 15_000
+
+/** The two outcomes of a raced verification (raceVerification). */
+export interface RaceOutcome {
+  /** Verify requests of the pair that answered 200 with a token: exactly one may. */
+  verified: number
+  /** Validations of that token, sent to both nodes at once, that answered isValid: exactly one may. */
+  validated: number
+  /** How the losers were refused, e.g. "verify 409 challenge_consumed". */
+  refusals: string[]
+}
+
 export class CountersignApi {
-  readonly #http: JsonClient
+  /** One client per server node; a flow's calls go to different nodes (#at). */
+  readonly #nodes: JsonClient[]
   readonly #secretAuth: string
   readonly #tenantAuth: string
 
-  constructor(tenant: BenchTenant, maxSockets: number) {
-    this.#http = new JsonClient(tenant.apiUrl, maxSockets)
+  /**
+   * @param nodeUrls the API URL (…/v1) of every node serving the tenant; by default the
+   *   tenant's own. Each gets a pool of `maxSockets` connections.
+   */
+  constructor(tenant: BenchTenant, maxSockets: number, nodeUrls: readonly string[] = [tenant.apiUrl]) {
+    if (nodeUrls.length === 0) throw new Error('no server nodes')
+    this.#nodes = nodeUrls.map((url) => new JsonClient(url, maxSockets))
     // Both are the HTTP Basic username with an empty password: the secret key as the server
     // SDKs send it, the tenant ID as the mobile SDKs do.
     this.#secretAuth = `Basic ${Buffer.from(`${tenant.secretKey}:`).toString('base64')}`
     this.#tenantAuth = `Basic ${Buffer.from(`${tenant.tenantId}:`).toString('base64')}`
   }
 
-  /** Resolves to the /readyz status, or rejects while nothing listens yet. */
-  readiness(): Promise<number> {
-    return this.#http.getStatus('/readyz')
+  get nodeCount(): number {
+    return this.#nodes.length
+  }
+
+  /**
+   * The node call `call` (0-based, in the flow's order) of flow number `flow` goes to: the
+   * next node for each call, starting one further for each flow, so with three nodes or more
+   * an in-app challenge is issued on one node, answered on the next and validated on a third,
+   * and every node sees every kind of call.
+   */
+  nodeOf(flow: number, call: number): number {
+    return (flow + call) % this.#nodes.length
+  }
+
+  /** Resolves to the /readyz status of `node`, or rejects while nothing listens there yet. */
+  readiness(node = 0): Promise<number> {
+    return this.#nodes[node]!.getStatus('/readyz')
   }
 
   /**
    * Enrolls `user.device` as the user's credential for `flow` (the enrollment flow of the
-   * brief): a push credential for the push flow, an in-app one for the others. A push
+   * brief): a push credential for the push flows, an in-app one for the others. A push
    * credential gets no push token, so no push service is ever contacted: the phone finds its
    * challenge by fetching it, as it does when a notification is lost.
    */
   async enroll(user: BenchUser, flow: FlowKind): Promise<void> {
-    const tracked = await this.#http.post(`users/${user.userId}/actions/addAuthenticator`, this.#secretAuth, {
+    const http = this.#nodes[0]!
+    const tracked = await http.post(`users/${user.userId}/actions/addAuthenticator`, this.#secretAuth, {
       scope: 'add:authenticators',
     })
     const token = expectString(tracked, 'token', 'enroll')
-    const added = await this.#http.post(`client/user-authenticators/${CREDENTIAL_OF[flow]}`, `Bearer ${token}`, {
+    const added = await http.post(`client/user-authenticators/${CREDENTIAL_OF[flow]}`, `Bearer ${token}`, {
       publicKey: user.device.publicKey,
       deviceName: 'bench',
       devicePlatform: 'android',
@@ -196,15 +266,16 @@ export class CountersignApi {
   /**
    * One complete in-app verification: track a payment (challenged, since the user is
    * enrolled) → fetch a challenge → sign and verify it → validate the new token once.
+   * `flow` numbers the flow, to spread its calls over the nodes (nodeOf).
    */
-  async inAppFlow(user: BenchUser, amount: number, observe: CallObserver): Promise<void> {
-    const bearer = await this.#track(user, { custom: { amount } }, observe)
+  async inAppFlow(user: BenchUser, amount: number, observe: CallObserver, flow = 0): Promise<FlowRecord> {
+    const { bearer, idempotencyKey } = await this.#track(this.#at(flow, 0), user, { custom: { amount } }, observe)
 
-    const challenge = await this.#timed('challenge', observe, () => this.#http.post('client/challenge', bearer, {}))
+    const challenge = await this.#timed('challenge', observe, () => this.#at(flow, 1).post('client/challenge', bearer, {}))
     const challengeId = expectString(challenge, 'challengeId', 'challenge')
 
     const verified = await this.#timed('verify', observe, () =>
-      this.#http.post('client/verify/in-app', bearer, {
+      this.#at(flow, 2).post('client/verify/in-app', bearer, {
         challengeId,
         publicKey: user.device.publicKey,
         signature: user.device.sign(challengeId),
@@ -212,7 +283,8 @@ export class CountersignApi {
     )
     const token = expectString(verified, 'token', 'verify')
 
-    await this.#validate(user, token, observe)
+    await this.#validate(this.#at(flow, 3), user, token, observe)
+    return { userId: user.userId, idempotencyKey, token, validatedOn: this.nodeOf(flow, 3) }
   }
 
   /**
@@ -222,52 +294,44 @@ export class CountersignApi {
    * backend validates it. The caller makes sure no other flow uses `user` meanwhile: a second
    * nonce would replace the first, and the phone is shown only its newest challenge.
    */
-  async pushFlow(user: BenchUser, amount: number, observe: CallObserver): Promise<void> {
-    const bearer = await this.#track(user, { custom: { amount } }, observe)
-
-    const started = await this.#timed('push', observe, () => this.#http.post('client/challenge/push', bearer, {}))
-    const challengeId = expectString(started, 'challengeId', 'push')
-    // Without a push token nothing is sent; anything else would measure a push service too.
-    const deliveries = started.body?.deliveryResults
-    if (!Array.isArray(deliveries) || deliveries.length !== 1 || (deliveries[0] as { status?: unknown }).status !== 'skipped') {
-      throw new FlowError('push', `push 200 deliveryResults=${JSON.stringify(deliveries)}`)
-    }
-
-    const key = user.device.publicKeyQuery
-    // Body-less, tenant-authenticated: the phone has no token, only its key.
-    const nonce = await this.#timed('sign', observe, () => this.#http.post(`client/user-authenticators/push/challenge/sign?publicKey=${key}`, this.#tenantAuth))
-    const message = expectString(nonce, 'message', 'sign')
-
-    const pending = await this.#timed('pending', observe, () =>
-      this.#http.get(`client/user-authenticators/push/challenge?publicKey=${key}`, this.#tenantAuth, {
-        'x-authsignal-signature': user.device.sign(message),
-      }),
-    )
-    if (pending.status !== 200) throw new FlowError('pending', describe('pending', pending))
-    // The phone answers what it was shown; it must be this flow's challenge.
-    const shown = pending.body?.challengeId
-    if (shown === undefined) throw new FlowError('pending', 'pending 200 nothing pending')
-    if (shown !== challengeId) throw new FlowError('pending', 'pending 200 another challenge')
-
-    const answered = await this.#timed('answer', observe, () =>
-      this.#http.post('client/user-authenticators/push/challenge', this.#tenantAuth, {
-        challengeId: shown,
-        publicKey: user.device.publicKey,
-        signature: user.device.sign(shown),
-        approved: true,
-      }),
-    )
-    if (answered.status !== 200) throw new FlowError('answer', describe('answer', answered))
-    if (answered.body?.isVerified !== true) throw new FlowError('answer', 'answer 200 isVerified=false')
+  async pushFlow(user: BenchUser, amount: number, observe: CallObserver, flow = 0): Promise<FlowRecord> {
+    const { bearer, idempotencyKey } = await this.#track(this.#at(flow, 0), user, { custom: { amount } }, observe)
+    const challengeId = await this.#startPush(this.#at(flow, 1), bearer, observe)
+    await this.#approveOnPhone(user, challengeId, observe, this.#at(flow, 2), this.#at(flow, 3), this.#at(flow, 4))
 
     // One poll, after the approval: the token is handed over on the first poll that sees it.
-    const polled = await this.#timed('verify', observe, () => this.#http.post('client/verify/push', bearer, { challengeId }))
+    const polled = await this.#timed('verify', observe, () => this.#at(flow, 5).post('client/verify/push', bearer, { challengeId }))
     if (polled.status === 200 && polled.body?.isVerified !== true) {
       throw new FlowError('verify', `verify 200 state=${String(polled.body?.state)}`)
     }
     const token = expectString(polled, 'accessToken', 'verify')
 
-    await this.#validate(user, token, observe)
+    await this.#validate(this.#at(flow, 6), user, token, observe)
+    return { userId: user.userId, idempotencyKey, token, validatedOn: this.nodeOf(flow, 6), challengeId }
+  }
+
+  /**
+   * The push approval with the browser streaming: after starting the push it opens the
+   * challenge's event stream and waits for its first event, then the phone approves, and the
+   * browser takes the token from the approval's event. The stream is on the node after the
+   * one the phone answers on (nodeOf(flow, 5) against 4), so with two nodes or more the event
+   * reaches the browser only through PostgreSQL's LISTEN/NOTIFY.
+   */
+  async pushStreamFlow(user: BenchUser, amount: number, observe: CallObserver, flow = 0): Promise<FlowRecord> {
+    const { bearer, idempotencyKey } = await this.#track(this.#at(flow, 0), user, { custom: { amount } }, observe)
+    const challengeId = await this.#startPush(this.#at(flow, 1), bearer, observe)
+
+    const stream = await this.#openStream(this.#at(flow, 5), bearer, challengeId, observe)
+    let token: string
+    try {
+      const approvedAt = await this.#approveOnPhone(user, challengeId, observe, this.#at(flow, 2), this.#at(flow, 3), this.#at(flow, 4))
+      token = await this.#approvalEvent(stream, approvedAt, observe)
+    } finally {
+      stream.close()
+    }
+
+    await this.#validate(this.#at(flow, 6), user, token, observe)
+    return { userId: user.userId, idempotencyKey, token, validatedOn: this.nodeOf(flow, 6), challengeId }
   }
 
   /**
@@ -278,7 +342,7 @@ export class CountersignApi {
    * the same work but for the rules.
    */
   async trackFlow(user: BenchUser, payment: Payment, observe: CallObserver): Promise<void> {
-    await this.#track(user, trackRequest(payment), observe)
+    await this.#track(this.#nodes[0]!, user, trackRequest(payment), observe)
   }
 
   /**
@@ -287,8 +351,9 @@ export class CountersignApi {
    * finds the caches warm.
    */
   async pairedTrackFlow(user: BenchUser, payment: Payment, observe: CallObserver): Promise<void> {
-    const plain = () => this.#track(user, trackRequest(payment), observe, { call: 'track', action: PLAIN_ACTION })
-    const ruled = () => this.#track(user, trackRequest(payment), observe, { call: 'track-rules', action: ACTION })
+    const http = this.#nodes[0]!
+    const plain = () => this.#track(http, user, trackRequest(payment), observe, { call: 'track', action: PLAIN_ACTION })
+    const ruled = () => this.#track(http, user, trackRequest(payment), observe, { call: 'track-rules', action: ACTION })
     const [first, second] = Math.random() < 0.5 ? [plain, ruled] : [ruled, plain]
     await first()
     await second()
@@ -299,36 +364,174 @@ export class CountersignApi {
    * returns the state and the IDs of the rules that matched.
    */
   async trackOnce(userId: string, payment: Payment): Promise<{ state: string; ruleIds: string[] }> {
-    const tracked = await this.#http.post(`users/${userId}/actions/${ACTION}`, this.#secretAuth, trackRequest(payment))
+    const tracked = await this.#nodes[0]!.post(`users/${userId}/actions/${ACTION}`, this.#secretAuth, trackRequest(payment))
     const state = tracked.body?.state
     const ruleIds = tracked.body?.ruleIds
     if (tracked.status !== 200 || typeof state !== 'string') throw new FlowError('track', describe('track', tracked))
     return { state, ruleIds: Array.isArray(ruleIds) ? ruleIds.map(String) : [] }
   }
 
+  /**
+   * Validates a flow's token a second time, on `node`: a token validates once, on any node.
+   * Returns how the server answered, e.g. "refused token_already_used" (the right answer) or
+   * "valid".
+   */
+  async validateAgain(record: FlowRecord, node: number): Promise<string> {
+    const validated = await this.#nodes[node]!.post('validate', this.#secretAuth, { token: record.token, userId: record.userId, action: ACTION })
+    if (validated.status !== 200) return describe('validate', validated)
+    return validated.body?.isValid === true ? 'valid' : `refused ${String(validated.body?.error)}`
+  }
+
+  /**
+   * A race for one in-app challenge: `user` tracks and fetches a challenge, signs it once, and
+   * sends the same verification to `nodes[0]` and `nodes[1]` at the same moment; then the
+   * winner's token is validated on both at once. Single use must hold across nodes: exactly
+   * one of each pair succeeds. Not part of the measured load.
+   */
+  async raceVerification(user: BenchUser, nodes: readonly [number, number]): Promise<RaceOutcome> {
+    const ignore: CallObserver = () => {}
+    const [a, b] = [this.#nodes[nodes[0]]!, this.#nodes[nodes[1]]!]
+    const { bearer } = await this.#track(a, user, { custom: { amount: 1 } }, ignore)
+    const challengeId = expectString(await b.post('client/challenge', bearer, {}), 'challengeId', 'challenge')
+    const request = { challengeId, publicKey: user.device.publicKey, signature: user.device.sign(challengeId) }
+    const answers = await Promise.all([a, b].map((http) => http.post('client/verify/in-app', bearer, request)))
+    const tokens = answers.flatMap((r) => (r.status === 200 && typeof r.body?.token === 'string' ? [r.body.token] : []))
+    const refusals = answers.filter((r) => r.status !== 200).map((r) => describe('verify', r))
+    let validated = 0
+    if (tokens.length === 1) {
+      const body = { token: tokens[0], userId: user.userId, action: ACTION }
+      const validations = await Promise.all([a, b].map((http) => http.post('validate', this.#secretAuth, body)))
+      validated = validations.filter((r) => r.status === 200 && r.body?.isValid === true).length
+      refusals.push(...validations.filter((r) => r.body?.isValid !== true).map((r) => (r.status === 200 ? `validate 200 ${String(r.body?.error)}` : describe('validate', r))))
+    }
+    return { verified: tokens.length, validated, refusals }
+  }
+
   close(): void {
-    this.#http.close()
+    for (const http of this.#nodes) http.close()
+  }
+
+  #at(flow: number, call: number): JsonClient {
+    return this.#nodes[this.nodeOf(flow, call)]!
   }
 
   /**
    * Tracks a payment with request `body` (by default as call `track` of ACTION); returns the
-   * Bearer authorization of its token.
+   * Bearer authorization of its token and the action's idempotency key.
    */
-  async #track(user: BenchUser, body: object, observe: CallObserver, { call = 'track', action = ACTION }: { call?: Call; action?: string } = {}): Promise<string> {
-    const tracked = await this.#timed(call, observe, () => this.#http.post(`users/${user.userId}/actions/${action}`, this.#secretAuth, body))
+  async #track(
+    http: JsonClient,
+    user: BenchUser,
+    body: object,
+    observe: CallObserver,
+    { call = 'track', action = ACTION }: { call?: Call; action?: string } = {},
+  ): Promise<{ bearer: string; idempotencyKey: string }> {
+    const tracked = await this.#timed(call, observe, () => http.post(`users/${user.userId}/actions/${action}`, this.#secretAuth, body))
     if (tracked.status !== 200) throw new FlowError(call, describe(call, tracked))
     // An enrolled user paying must be challenged; ALLOW here would measure a shorter flow.
     if (tracked.body?.state !== 'CHALLENGE_REQUIRED') {
       throw new FlowError(call, `${call} 200 state=${String(tracked.body?.state)}`)
     }
-    return `Bearer ${expectString(tracked, 'token', call)}`
+    return { bearer: `Bearer ${expectString(tracked, 'token', call)}`, idempotencyKey: expectString(tracked, 'idempotencyKey', call) }
+  }
+
+  /** The browser starts a push to the user's phone; returns the challenge ID. */
+  async #startPush(http: JsonClient, bearer: string, observe: CallObserver): Promise<string> {
+    const started = await this.#timed('push', observe, () => http.post('client/challenge/push', bearer, {}))
+    const challengeId = expectString(started, 'challengeId', 'push')
+    // Without a push token nothing is sent; anything else would measure a push service too.
+    const deliveries = started.body?.deliveryResults
+    if (!Array.isArray(deliveries) || deliveries.length !== 1 || (deliveries[0] as { status?: unknown }).status !== 'skipped') {
+      throw new FlowError('push', `push 200 deliveryResults=${JSON.stringify(deliveries)}`)
+    }
+    return challengeId
+  }
+
+  /**
+   * The phone's part: a signing nonce (`sign`), its pending challenge fetched with the nonce
+   * signed (`pending`), which must be `challengeId`, and the approval (`answer`), each on the
+   * node given. Returns when the approval was sent (performance.now()).
+   */
+  async #approveOnPhone(user: BenchUser, challengeId: string, observe: CallObserver, signOn: JsonClient, pendingOn: JsonClient, answerOn: JsonClient): Promise<number> {
+    const key = user.device.publicKeyQuery
+    // Body-less, tenant-authenticated: the phone has no token, only its key.
+    const nonce = await this.#timed('sign', observe, () => signOn.post(`client/user-authenticators/push/challenge/sign?publicKey=${key}`, this.#tenantAuth))
+    const message = expectString(nonce, 'message', 'sign')
+
+    const pending = await this.#timed('pending', observe, () =>
+      pendingOn.get(`client/user-authenticators/push/challenge?publicKey=${key}`, this.#tenantAuth, {
+        'x-authsignal-signature': user.device.sign(message),
+      }),
+    )
+    if (pending.status !== 200) throw new FlowError('pending', describe('pending', pending))
+    // The phone answers what it was shown; it must be this flow's challenge.
+    const shown = pending.body?.challengeId
+    if (shown === undefined) throw new FlowError('pending', 'pending 200 nothing pending')
+    if (shown !== challengeId) throw new FlowError('pending', 'pending 200 another challenge')
+
+    const body = { challengeId: shown, publicKey: user.device.publicKey, signature: user.device.sign(shown), approved: true }
+    const approvedAt = performance.now()
+    const answered = await this.#timed('answer', observe, () => answerOn.post('client/user-authenticators/push/challenge', this.#tenantAuth, body))
+    if (answered.status !== 200) throw new FlowError('answer', describe('answer', answered))
+    if (answered.body?.isVerified !== true) throw new FlowError('answer', 'answer 200 isVerified=false')
+    return approvedAt
+  }
+
+  /**
+   * Opens the push challenge's event stream on `http` and waits for its first event, the
+   * state before any answer (`stream`: from the request to that event).
+   */
+  async #openStream(http: JsonClient, bearer: string, challengeId: string, observe: CallObserver): Promise<EventStream> {
+    const started = performance.now()
+    let stream: EventStream | undefined
+    try {
+      const opened = await http.openEventStream('client/verify/push/stream', bearer, { challengeId })
+      if (!(opened instanceof EventStream)) {
+        observe('stream', performance.now() - started, false)
+        throw new FlowError('stream', describe('stream', opened))
+      }
+      stream = opened
+      const first = await stream.next(EVENT_TIMEOUT_MS)
+      observe('stream', first.receivedAt - started, true)
+      const state = first.data?.state
+      if (state !== 'unclaimed' && state !== 'claimed') throw new FlowError('stream', `stream 200 first state=${String(state)}`)
+      return stream
+    } catch (error) {
+      stream?.close()
+      if (error instanceof NetworkError) {
+        observe('stream', performance.now() - started, false)
+        throw new FlowError('stream', `stream network ${error.code}`)
+      }
+      throw error
+    }
+  }
+
+  /**
+   * Waits for the approval's event and returns the token it hands over; `event` is timed from
+   * `approvedAt`, when the phone sent its approval.
+   */
+  async #approvalEvent(stream: EventStream, approvedAt: number, observe: CallObserver): Promise<string> {
+    for (;;) {
+      let event: ServerEvent
+      try {
+        event = await stream.next(EVENT_TIMEOUT_MS)
+      } catch (error) {
+        observe('event', performance.now() - approvedAt, false)
+        throw new FlowError('event', `event network ${error instanceof NetworkError ? error.code : String(error)}`)
+      }
+      const state = event.data?.state
+      if (state === 'unclaimed' || state === 'claimed') continue
+      const token = event.data?.accessToken
+      const ok = state === 'approved' && typeof token === 'string'
+      observe('event', event.receivedAt - approvedAt, ok)
+      if (!ok) throw new FlowError('event', state === 'approved' ? 'event approved without accessToken' : `event state=${String(state)}`)
+      return token
+    }
   }
 
   /** The backend validates the new token once, for this user and action. */
-  async #validate(user: BenchUser, token: string, observe: CallObserver): Promise<void> {
-    const validated = await this.#timed('validate', observe, () =>
-      this.#http.post('validate', this.#secretAuth, { token, userId: user.userId, action: ACTION }),
-    )
+  async #validate(http: JsonClient, user: BenchUser, token: string, observe: CallObserver): Promise<void> {
+    const validated = await this.#timed('validate', observe, () => http.post('validate', this.#secretAuth, { token, userId: user.userId, action: ACTION }))
     if (validated.status !== 200) throw new FlowError('validate', describe('validate', validated))
     if (validated.body?.isValid !== true) {
       throw new FlowError('validate', `validate 200 isValid=false ${String(validated.body?.error ?? '')}`.trim())

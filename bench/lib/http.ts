@@ -38,7 +38,15 @@ export class JsonClient {
    * payload the POST has no body and no content type, as the phone's body-less POSTs are sent.
    */
   post(path: string, authorization: string, payload?: object): Promise<JsonResponse> {
-    return this.#send('POST', path, authorization, payload, {})
+    return this.#send('POST', path, authorization, payload === undefined ? undefined : JSON.stringify(payload), {})
+  }
+
+  /**
+   * POSTs `form` as application/x-www-form-urlencoded (an OAuth token request) and parses the
+   * JSON answer.
+   */
+  postForm(path: string, authorization: string, form: URLSearchParams): Promise<JsonResponse> {
+    return this.#send('POST', path, authorization, form.toString(), { 'content-type': 'application/x-www-form-urlencoded' })
   }
 
   /** GETs `path` with extra request `headers` (e.g. a device signature) and parses the JSON answer. */
@@ -62,11 +70,44 @@ export class JsonClient {
     this.#agent.destroy()
   }
 
-  #send(method: 'GET' | 'POST', path: string, authorization: string, payload: object | undefined, headers: Record<string, string>): Promise<JsonResponse> {
-    const body = payload === undefined ? undefined : JSON.stringify(payload)
+  /**
+   * POSTs `payload` as JSON to a Server-Sent Events endpoint on a connection of its own (a
+   * stream holds its socket until it ends, so it must not take one of the pool's). Resolves
+   * once the response headers arrive: with the stream when the status is 200, else with the
+   * JSON error answer.
+   */
+  openEventStream(path: string, authorization: string, payload: object): Promise<EventStream | JsonResponse> {
+    const body = JSON.stringify(payload)
+    return new Promise((resolve, reject) => {
+      const request = http.request(
+        new URL(path, this.#base),
+        {
+          method: 'POST',
+          agent: false,
+          timeout: REQUEST_TIMEOUT_MS,
+          headers: { authorization, accept: 'text/event-stream', 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        },
+        (response) => {
+          if (response.statusCode === 200) {
+            resolve(new EventStream(response))
+            return
+          }
+          const chunks: Buffer[] = []
+          response.on('data', (chunk: Buffer) => chunks.push(chunk))
+          response.on('end', () => resolve({ status: response.statusCode ?? 0, body: parseJson(Buffer.concat(chunks)) }))
+          response.on('error', (error) => reject(asNetworkError(error)))
+        },
+      )
+      request.on('timeout', () => request.destroy(new NetworkError('ETIMEDOUT')))
+      request.on('error', (error) => reject(asNetworkError(error)))
+      request.end(body)
+    })
+  }
+
+  #send(method: 'GET' | 'POST', path: string, authorization: string, body: string | undefined, headers: Record<string, string>): Promise<JsonResponse> {
     const url = new URL(path, this.#base)
     const framing: Record<string, string | number> = {}
-    if (body !== undefined) Object.assign(framing, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) })
+    if (body !== undefined) Object.assign(framing, { 'content-type': headers['content-type'] ?? 'application/json', 'content-length': Buffer.byteLength(body) })
     // A body-less POST says so: without a length node:http would send it chunked.
     else if (method === 'POST') framing['content-length'] = 0
     return new Promise((resolve, reject) => {
@@ -89,6 +130,93 @@ export class JsonClient {
       request.on('error', (error) => reject(asNetworkError(error)))
       request.end(body)
     })
+  }
+}
+
+/** One Server-Sent Event: its type, its data parsed as JSON, and when it arrived (performance.now()). */
+export interface ServerEvent {
+  event: string
+  data: Record<string, unknown> | undefined
+  receivedAt: number
+}
+
+/**
+ * The events of an open `text/event-stream` response, read one at a time with `next`. Only
+ * what the Countersign streams send is understood: `event:` and one `data:` line per event;
+ * comment lines (keep-alives) are skipped.
+ */
+export class EventStream {
+  readonly #response: http.IncomingMessage
+  readonly #arrived: ServerEvent[] = []
+  #waiting: { resolve: (event: ServerEvent) => void; reject: (error: Error) => void } | undefined
+  #ended: Error | undefined
+  #text = ''
+
+  constructor(response: http.IncomingMessage) {
+    this.#response = response
+    response.setEncoding('utf8')
+    response.on('data', (chunk: string) => this.#read(chunk))
+    response.on('end', () => this.#end(new NetworkError('stream ended')))
+    response.on('error', (error) => this.#end(asNetworkError(error)))
+  }
+
+  /** The next event; rejects when none arrives within `timeoutMs` or the stream ends first. */
+  next(timeoutMs: number): Promise<ServerEvent> {
+    const ready = this.#arrived.shift()
+    if (ready) return Promise.resolve(ready)
+    if (this.#ended) return Promise.reject(this.#ended)
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#waiting = undefined
+        reject(new NetworkError('EVENT_TIMEOUT'))
+      }, timeoutMs)
+      this.#waiting = {
+        resolve: (event) => {
+          clearTimeout(timer)
+          resolve(event)
+        },
+        reject: (error) => {
+          clearTimeout(timer)
+          reject(error)
+        },
+      }
+    })
+  }
+
+  close(): void {
+    this.#response.destroy()
+  }
+
+  #read(chunk: string): void {
+    const receivedAt = performance.now()
+    this.#text += chunk
+    let end: number
+    while ((end = this.#text.indexOf('\n\n')) >= 0) {
+      const block = this.#text.slice(0, end)
+      this.#text = this.#text.slice(end + 2)
+      let event = 'message'
+      let data: string | undefined
+      for (const line of block.split('\n')) {
+        if (line.startsWith('event:')) event = line.slice(6).trim()
+        else if (line.startsWith('data:')) data = line.slice(5).trim()
+      }
+      if (data === undefined) continue // a comment (keep-alive)
+      this.#deliver({ event, data: parseJson(Buffer.from(data, 'utf8')), receivedAt })
+    }
+  }
+
+  #deliver(event: ServerEvent): void {
+    const waiting = this.#waiting
+    this.#waiting = undefined
+    if (waiting) waiting.resolve(event)
+    else this.#arrived.push(event)
+  }
+
+  #end(error: Error): void {
+    this.#ended ??= error
+    const waiting = this.#waiting
+    this.#waiting = undefined
+    waiting?.reject(this.#ended)
   }
 }
 

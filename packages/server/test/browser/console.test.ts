@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { basicAuth } from '../support/harness.ts'
-import { launchChromium, listeningHarness, pageErrors, screenshot, type ListeningHarness } from '../support/chromium.ts'
+import { launchChromium, listeningHarness, pageErrors, screenshot as saveScreenshot, type ListeningHarness } from '../support/chromium.ts'
 import { expectOk, tenantApi, uniqueId, type TenantApi } from '../support/api.ts'
 import { startReceiver, type WebhookReceiver } from '../support/webhook-receiver.ts'
 
@@ -38,16 +38,27 @@ afterAll(async () => {
 })
 
 /** Chromium's own console line for a request the server refused, which a sign-in page expects. */
-const refused = (status: 401 | 409 | 429) => {
-  const text = { 401: 'Unauthorized', 409: 'Conflict', 429: 'Too Many Requests' }[status]
+const refused = (status: 400 | 401 | 429) => {
+  const text = { 400: 'Bad Request', 401: 'Unauthorized', 429: 'Too Many Requests' }[status]
   return (line: string) => line === `console: Failed to load resource: the server responded with a status of ${status} (${text})`
 }
 const unexpected = (errors: string[], ...allowed: Array<(line: string) => boolean>) => errors.filter((line) => !allowed.some((ok) => ok(line)))
 
+/** Errors (pageErrors) and warnings: the console should log neither. */
+function problems(page: Page): string[] {
+  // A step that cannot happen fails on its own, with its call log, well before the test's timeout.
+  page.setDefaultTimeout(10_000)
+  const errors = pageErrors(page)
+  page.on('console', (message) => {
+    if (message.type() === 'warning') errors.push(`warning: ${message.text()}`)
+  })
+  return errors
+}
+
 async function newPage(viewport = DESKTOP): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
   const context = await browser.newContext({ viewport })
   const page = await context.newPage()
-  return { context, page, errors: pageErrors(page) }
+  return { context, page, errors: problems(page) }
 }
 
 /** A page signed in with the tenant's management key (no sign-in errors logged on it). */
@@ -60,7 +71,13 @@ async function signedIn(viewport = DESKTOP): Promise<{ context: BrowserContext; 
     data: { managementKey: api.tenant.managementKey },
   })
   expect(res.status()).toBe(200)
-  return { context, page, errors: pageErrors(page) }
+  return { context, page, errors: problems(page) }
+}
+
+/** A full-page screenshot from the top, so the sticky sidebar sits where a person first sees it. */
+async function screenshot(page: Page, name: string): Promise<void> {
+  await page.evaluate(() => window.scrollTo(0, 0))
+  await saveScreenshot(page, name)
 }
 
 async function heading(page: Page, name: string | RegExp): Promise<void> {
@@ -95,7 +112,7 @@ describe('signing in', () => {
     expectOk(await api.manage('POST', '/operators', OPERATOR), 201)
     await page.getByRole('link', { name: 'Operators' }).click()
     await heading(page, 'Operators')
-    await page.getByRole('cell', { name: OPERATOR.email }).waitFor()
+    await page.getByRole('cell', { name: OPERATOR.email, exact: true }).waitFor()
     await screenshot(page, 'console-operators')
 
     // Sign out; then in with email and password.
@@ -112,6 +129,34 @@ describe('signing in', () => {
     const [cookie] = await context.cookies()
     expect(cookie).toMatchObject({ httpOnly: true, sameSite: 'Strict' })
     expect(await page.evaluate(() => document.cookie)).toBe('')
+
+    // The session ends on the server (idle, expired) while the browser still holds the cookie:
+    // the next call's 401 brings the sign-in page, and signing in again returns to the page.
+    const ended = await h.inject({
+      method: 'DELETE',
+      url: '/v1/management/session',
+      headers: { cookie: `${cookie!.name}=${cookie!.value}`, 'x-countersign-console': '1' },
+    })
+    expect(ended.statusCode).toBe(204)
+    await page.getByRole('link', { name: 'Users', exact: true }).click()
+    await heading(page, 'Sign in to the console')
+    await page.getByText('Your session has ended.').waitFor()
+    expect(new URL(page.url()).searchParams.get('next')).toBe('/users')
+    await page.getByLabel('Email').fill(OPERATOR.email)
+    await page.getByLabel('Password').fill(OPERATOR.password)
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click()
+    await heading(page, 'Users')
+
+    // Signing out in one tab signs out every tab (the cookie is gone for all of them).
+    const other = await context.newPage()
+    const otherErrors = problems(other)
+    await other.goto(`${h.baseUrl}/console/api-keys`)
+    await heading(other, 'API keys')
+    await other.getByRole('button', { name: 'Sign out' }).click()
+    await heading(other, 'Sign in to the console')
+    await heading(page, 'Sign in to the console')
+    await page.getByText('You signed out in another tab.').waitFor()
+    expect(otherErrors).toEqual([])
     expect(unexpected(errors, refused(401))).toEqual([])
     await context.close()
   })
@@ -139,6 +184,7 @@ describe('API keys', () => {
     const { context, page, errors } = await signedIn()
     await page.goto(`${h.baseUrl}/console/api-keys`)
     await heading(page, 'API keys')
+    await page.getByRole('region', { name: 'API keys' }).waitFor()
     // Tenant ID and API URL from the session, with copy buttons.
     expect(await page.getByLabel('Tenant ID', { exact: true }).inputValue()).toBe(api.tenant.tenantId)
     expect(await page.getByLabel('API URL', { exact: true }).inputValue()).toBe(`${h.baseUrl}/v1`)
@@ -248,7 +294,8 @@ describe('rules', () => {
     expect(await result.getByRole('row', { name: /Large payout/ }).textContent()).toContain('Matched')
     expect(await result.getByRole('row', { name: /Large payout/ }).textContent()).toContain('action.custom{"amount":5000}')
     await screenshot(page, 'console-rule-editor')
-    expect(errors).toEqual([])
+    // The one console line expected: Chromium's for the refused condition.
+    expect(unexpected(errors, refused(400))).toEqual([])
     await context.close()
   })
 })
@@ -334,6 +381,7 @@ describe('every page', () => {
   })
 
   it('works at 390×844: the menu folds into the top bar, tables scroll inside their card', async () => {
+    await api.track(uniqueId('console-phone'), 'login')
     const { context, page, errors } = await signedIn(PHONE)
     await page.goto(`${h.baseUrl}/console/`)
     await heading(page, 'Overview')
@@ -354,6 +402,7 @@ describe('every page', () => {
     await screenshot(page, 'console-phone-action-log')
     await page.goto(`${h.baseUrl}/console/api-keys`)
     await heading(page, 'API keys')
+    await page.getByRole('region', { name: 'API keys' }).waitFor()
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width)
     await screenshot(page, 'console-phone-api-keys')
     expect(errors).toEqual([])
