@@ -309,6 +309,8 @@ export const ActionLogEntry = z.object({
   output: z.unknown().optional(),
   /** The rule context the decision was made on, when rules were evaluated. */
   context: z.record(z.string(), z.unknown()).optional(),
+  /** Every state the action has been in, oldest first: tracked, then each change. */
+  stateHistory: z.array(z.object({ state: ActionState, at: IsoDateTime, verificationMethod: VerificationMethod.optional() })),
 })
 export type ActionLogEntry = z.infer<typeof ActionLogEntry>
 export const ManagedUser = ManagedUserSummary.extend({
@@ -326,6 +328,8 @@ export const ActionLogQuery = z.object({
   actionCode: ActionCode.optional(),
   state: ActionState.optional(),
   ruleId: z.uuid().optional(),
+  /** One action, by the idempotency key track gave it. */
+  idempotencyKey: IdempotencyKey.optional(),
   from: z.iso.datetime({ offset: true }).optional(),
   to: z.iso.datetime({ offset: true }).optional(),
   limit: Limit,

@@ -188,6 +188,14 @@ describe('a session', () => {
     expect((expectOk(await other.manage('GET', '/operators')).items as Operator[]).map((o) => o.operatorId)).toContain(theirs.operatorId)
   })
 
+  it('answers the console without its cookie with a plain 401: no WWW-Authenticate for the browser to prompt with', async () => {
+    const res = await h.inject({ method: 'GET', url: '/v1/management/users', headers: CONSOLE })
+    expectError(res, 401, 'unauthorized')
+    expect(res.headers['www-authenticate']).toBeUndefined()
+    // A script without a key still gets the Basic challenge.
+    expect((await h.inject({ method: 'GET', url: '/v1/management/users' })).headers['www-authenticate']).toBe('Basic realm="countersign"')
+  })
+
   it('ends at sign-out, and signing out twice is not an error', async () => {
     const { cookie } = await operatorSession()
     const out = await asConsole(cookie, 'DELETE', '/session')

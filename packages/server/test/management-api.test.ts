@@ -120,6 +120,10 @@ const MANAGEMENT_ROUTES: Array<[Method, string, object?]> = [
   ['POST', '/users/someone/push-block/clear'],
   ['GET', '/actions'],
   ['GET', '/audit-log'],
+  ['GET', '/stats'],
+  ['GET', '/operators'],
+  ['POST', '/operators', { email: 'probe@bank.example', password: 'a long enough password' }],
+  ['DELETE', `/operators/${NO_SUCH_ID}`],
 ]
 
 /** Sends every Management API route with this Authorization header; returns `METHOD path → status code`. */
@@ -147,9 +151,12 @@ describe('authentication', () => {
 
   it('lists every Management API operation of the OpenAPI document in the route table below', async () => {
     const document = expectOk(await h.inject({ method: 'GET', url: '/openapi.json' }))
+    // Signing in to the console is the one route that takes no key (console-sessions.test.ts).
     const operations = Object.entries(document.paths as Record<string, Record<string, unknown>>)
-      .filter(([path]) => path.startsWith('/v1/management/'))
-      .flatMap(([path, methods]) => Object.keys(methods).map((method) => ({ method: method.toUpperCase(), path: path.slice('/v1/management'.length) })))
+      .filter(([path]) => path.startsWith('/v1/management/') && path !== '/v1/management/session')
+      .flatMap(([path, methods]) =>
+        Object.keys(methods).map((method) => ({ method: method.toUpperCase(), path: path.slice('/v1/management'.length) })),
+      )
     expect(operations.length).toBeGreaterThan(30)
     const untested = operations.filter(({ method, path }) => {
       const template = new RegExp(`^${path.replace(/\{[^}]+\}/g, '[^/]+')}$`)
@@ -164,7 +171,11 @@ describe('authentication', () => {
 
   it('refuses the secret key on every Management API path with 401 unauthorized, changing nothing', async () => {
     expect(await answersTo(basicAuth(api.tenant.secretKey))).toEqual(allRefused)
-    expectError(await h.inject({ method: 'GET', url: '/v1/management/tenant', headers: { authorization: basicAuth(api.tenant.secretKey) } }), 401, 'unauthorized')
+    expectError(
+      await h.inject({ method: 'GET', url: '/v1/management/tenant', headers: { authorization: basicAuth(api.tenant.secretKey) } }),
+      401,
+      'unauthorized',
+    )
     expect(expectOk(await api.manage('GET', '/tenant')).name).toBe('Test tenant')
     expectError(await api.manage('GET', '/action-configurations/authProbe'), 404, 'not_found')
     expect(expectOk(await api.manage('GET', '/api-keys')).items).toHaveLength(2)
@@ -197,7 +208,11 @@ describe('authentication', () => {
       ['GET', `/v1/users/${userId}`],
       ['GET', `/v1/users/${userId}/authenticators`],
     ] as const) {
-      expectError(await h.inject({ method, url, headers: { authorization: management }, payload: method === 'POST' ? {} : undefined }), 401, 'unauthorized')
+      expectError(
+        await h.inject({ method, url, headers: { authorization: management }, payload: method === 'POST' ? {} : undefined }),
+        401,
+        'unauthorized',
+      )
     }
     // Nothing was tracked for the user.
     expect(expectOk(await api.manage('GET', `/actions?userId=${userId}`)).items).toEqual([])
@@ -306,7 +321,11 @@ describe('tenant', () => {
     ]) {
       expectError(await api.manage('PATCH', '/tenant', change), 400, 'invalid_request')
     }
-    expect(expectOk(await api.manage('GET', '/tenant'))).toMatchObject({ tokenTtlSeconds: 600, challengeTtlSeconds: 300, pushMaxPending: 3 })
+    expect(expectOk(await api.manage('GET', '/tenant'))).toMatchObject({
+      tokenTtlSeconds: 600,
+      challengeTtlSeconds: 300,
+      pushMaxPending: 3,
+    })
   })
 })
 
@@ -482,7 +501,10 @@ describe('action configurations', () => {
     const own = await freshTenant()
     expectOk(await own.manage('POST', '/action-configurations', { actionCode: 'inherits', tokenTtlSeconds: 900 }), 201)
     expectOk(await own.manage('PATCH', '/tenant', { tokenTtlSeconds: 1200, challengeTtlSeconds: 120 }))
-    expect(expectOk(await own.manage('GET', '/action-configurations/inherits'))).toMatchObject({ tokenTtlSeconds: 900, challengeTtlSeconds: 120 })
+    expect(expectOk(await own.manage('GET', '/action-configurations/inherits'))).toMatchObject({
+      tokenTtlSeconds: 900,
+      challengeTtlSeconds: 120,
+    })
   })
 
   it('refuses an invalid action code, unknown fields and values out of range with 400', async () => {
@@ -493,22 +515,46 @@ describe('action configurations', () => {
     expectError(await api.manage('POST', '/action-configurations', {}), 400, 'invalid_request')
     expectError(await api.manage('POST', '/action-configurations', { actionCode: 'typo', defaultOutcom: 'BLOCK' }), 400, 'invalid_request')
     expectError(await api.manage('POST', '/action-configurations', { actionCode: 'ttl', tokenTtlSeconds: 30 }), 400, 'invalid_request')
-    expectError(await api.manage('POST', '/action-configurations', { actionCode: 'methods', verificationMethods: [] }), 400, 'invalid_request')
+    expectError(
+      await api.manage('POST', '/action-configurations', { actionCode: 'methods', verificationMethods: [] }),
+      400,
+      'invalid_request',
+    )
     expectError(await api.manage('PATCH', '/action-configurations/patchMe', { challengeTtlSeconds: 601 }), 400, 'invalid_request')
     for (const code of ['typo', 'ttl', 'methods']) expectError(await api.manage('GET', `/action-configurations/${code}`), 404, 'not_found')
   })
 
   it('refuses a verification webhook on a loopback or private address (a key must not reach the internal network)', async () => {
     expectOk(await api.manage('POST', '/action-configurations', { actionCode: 'vetoed' }), 201)
-    for (const url of ['http://127.0.0.1:8080/verify', 'https://10.1.2.3/verify', 'http://192.168.1.1/', 'http://[::1]/', 'http://localhost/x', 'http://169.254.169.254/latest']) {
+    for (const url of [
+      'http://127.0.0.1:8080/verify',
+      'https://10.1.2.3/verify',
+      'http://192.168.1.1/',
+      'http://[::1]/',
+      'http://localhost/x',
+      'http://169.254.169.254/latest',
+    ]) {
       expectError(await api.manage('PATCH', '/action-configurations/vetoed', { verificationWebhookUrl: url }), 400, 'invalid_request')
-      expectError(await api.manage('POST', '/action-configurations', { actionCode: 'vetoedNew', verificationWebhookUrl: url }), 400, 'invalid_request')
+      expectError(
+        await api.manage('POST', '/action-configurations', { actionCode: 'vetoedNew', verificationWebhookUrl: url }),
+        400,
+        'invalid_request',
+      )
     }
-    expectError(await api.manage('PATCH', '/action-configurations/vetoed', { verificationWebhookUrl: 'ftp://hooks.example.com/' }), 400, 'invalid_request')
+    expectError(
+      await api.manage('PATCH', '/action-configurations/vetoed', { verificationWebhookUrl: 'ftp://hooks.example.com/' }),
+      400,
+      'invalid_request',
+    )
     expectError(await api.manage('GET', '/action-configurations/vetoedNew'), 404, 'not_found')
-    expect(expectOk(await api.manage('GET', '/action-configurations/vetoed'))).toMatchObject({ verificationWebhookUrl: null, ownSettings: [] })
+    expect(expectOk(await api.manage('GET', '/action-configurations/vetoed'))).toMatchObject({
+      verificationWebhookUrl: null,
+      ownSettings: [],
+    })
 
-    const set = expectOk(await api.manage('PATCH', '/action-configurations/vetoed', { verificationWebhookUrl: 'https://hooks.example.com/verify' }))
+    const set = expectOk(
+      await api.manage('PATCH', '/action-configurations/vetoed', { verificationWebhookUrl: 'https://hooks.example.com/verify' }),
+    )
     expect(set).toMatchObject({ verificationWebhookUrl: 'https://hooks.example.com/verify', ownSettings: ['verificationWebhookUrl'] })
     const cleared = expectOk(await api.manage('PATCH', '/action-configurations/vetoed', { verificationWebhookUrl: null }))
     expect(cleared).toMatchObject({ verificationWebhookUrl: null, ownSettings: [] })
@@ -528,7 +574,9 @@ describe('action configurations', () => {
     expectError(await api.manage('GET', '/action-configurations/doomed/rules'), 404, 'not_found')
     expectError(await api.manage('GET', `/action-configurations/doomed/rules/${rule.ruleId}`), 404, 'not_found')
     expectError(await api.manage('DELETE', '/action-configurations/doomed'), 404, 'not_found')
-    expect(expectOk(await api.manage('GET', '/action-configurations')).items.map((c: { actionCode: string }) => c.actionCode)).not.toContain('doomed')
+    expect(
+      expectOk(await api.manage('GET', '/action-configurations')).items.map((c: { actionCode: string }) => c.actionCode),
+    ).not.toContain('doomed')
 
     // The deleted rule no longer decides, and the new configuration starts empty.
     const again = await api.track(userId, 'doomed')
@@ -582,14 +630,23 @@ describe('action configurations where private webhook URLs are allowed', () => {
   it('accepts a verification webhook on a loopback or private address', async () => {
     const api = tenantApi(open, await open.newTenant())
     const created = expectOk(
-      await api.manage('POST', '/action-configurations', { actionCode: 'internal', verificationWebhookUrl: 'http://127.0.0.1:8080/verify' }),
+      await api.manage('POST', '/action-configurations', {
+        actionCode: 'internal',
+        verificationWebhookUrl: 'http://127.0.0.1:8080/verify',
+      }),
       201,
     )
     expect(created).toMatchObject({ verificationWebhookUrl: 'http://127.0.0.1:8080/verify', ownSettings: ['verificationWebhookUrl'] })
-    const changed = expectOk(await api.manage('PATCH', '/action-configurations/internal', { verificationWebhookUrl: 'http://10.0.0.7/verify' }))
+    const changed = expectOk(
+      await api.manage('PATCH', '/action-configurations/internal', { verificationWebhookUrl: 'http://10.0.0.7/verify' }),
+    )
     expect(changed.verificationWebhookUrl).toBe('http://10.0.0.7/verify')
     // Credentials in the URL are refused all the same.
-    expectError(await api.manage('PATCH', '/action-configurations/internal', { verificationWebhookUrl: 'http://user:pw@10.0.0.7/verify' }), 400, 'invalid_request')
+    expectError(
+      await api.manage('PATCH', '/action-configurations/internal', { verificationWebhookUrl: 'http://user:pw@10.0.0.7/verify' }),
+      400,
+      'invalid_request',
+    )
   })
 })
 
@@ -642,7 +699,10 @@ describe('rules', () => {
     expectOk(await own.manage('POST', '/action-configurations', { actionCode: 'elsewhere' }), 201)
     const ids: Record<number, string> = {}
     for (const priority of [300, 100, 200]) {
-      ids[priority] = expectOk(await own.manage('POST', rulesPath('ordered'), { name: `p${priority}`, priority, outcome: 'ALLOW', condition: 'false' }), 201).ruleId
+      ids[priority] = expectOk(
+        await own.manage('POST', rulesPath('ordered'), { name: `p${priority}`, priority, outcome: 'ALLOW', condition: 'false' }),
+        201,
+      ).ruleId
     }
     expectOk(await own.manage('POST', rulesPath('elsewhere'), { name: 'elsewhere', outcome: 'ALLOW', condition: 'false' }), 201)
     const listed = expectOk(await own.manage('GET', rulesPath('ordered'))).items as Rule[]
@@ -658,8 +718,24 @@ describe('rules', () => {
   it('changes priority, isActive and condition, and the next track is decided by the change', async () => {
     const own = await freshTenant()
     expectOk(await own.manage('POST', '/action-configurations', { actionCode: 'pay', defaultOutcome: 'ALLOW' }), 201)
-    const allow = expectOk(await own.manage('POST', rulesPath('pay'), { name: 'Trusted', priority: 10, outcome: 'ALLOW', condition: 'action.custom.amount > 100' }), 201)
-    const block = expectOk(await own.manage('POST', rulesPath('pay'), { name: 'Large', priority: 20, outcome: 'BLOCK', condition: 'action.custom.amount > 1000' }), 201)
+    const allow = expectOk(
+      await own.manage('POST', rulesPath('pay'), {
+        name: 'Trusted',
+        priority: 10,
+        outcome: 'ALLOW',
+        condition: 'action.custom.amount > 100',
+      }),
+      201,
+    )
+    const block = expectOk(
+      await own.manage('POST', rulesPath('pay'), {
+        name: 'Large',
+        priority: 20,
+        outcome: 'BLOCK',
+        condition: 'action.custom.amount > 1000',
+      }),
+      201,
+    )
     const userId = uniqueId('rule-change')
     const pay = (amount: number) => own.track(userId, 'pay', { custom: { amount } })
 
@@ -667,7 +743,13 @@ describe('rules', () => {
 
     h.clock.advance(1000)
     const moved = expectOk(await own.manage('PATCH', `${rulesPath('pay')}/${allow.ruleId}`, { priority: 30 }))
-    expect(moved).toMatchObject({ ruleId: allow.ruleId, priority: 30, name: 'Trusted', condition: 'action.custom.amount > 100', createdAt: allow.createdAt })
+    expect(moved).toMatchObject({
+      ruleId: allow.ruleId,
+      priority: 30,
+      name: 'Trusted',
+      condition: 'action.custom.amount > 100',
+      createdAt: allow.createdAt,
+    })
     expect(Date.parse(moved.updatedAt)).toBeGreaterThan(Date.parse(allow.updatedAt))
     expect(expectOk(await own.manage('GET', rulesPath('pay'))).items.map((r: Rule) => r.ruleId)).toEqual([block.ruleId, allow.ruleId])
     expect((await pay(5000)).state).toBe('BLOCK')
@@ -685,7 +767,13 @@ describe('rules', () => {
       before: { isActive: false, condition: 'action.custom.amount > 1000' },
       after: { isActive: true, condition: 'action.custom.amount > 10' },
     })
-    expect((await auditOf(own, `pay/${allow.ruleId}`)).map((e) => [e.event, (e.before as Rule | undefined)?.priority, (e.after as Rule).priority])).toEqual([
+    expect(
+      (await auditOf(own, `pay/${allow.ruleId}`)).map((e) => [
+        e.event,
+        (e.before as Rule | undefined)?.priority,
+        (e.after as Rule).priority,
+      ]),
+    ).toEqual([
       ['rule.updated', 10, 30],
       ['rule.created', undefined, 10],
     ])
@@ -716,7 +804,11 @@ describe('rules', () => {
       ["action.code == 'pay' &&\n  velocity.actions1h > 'x'", { position: expect.any(Number), line: 2, column: expect.any(Number) }],
     ]
     for (const [condition, at] of cases) {
-      const body = expectError(await api.manage('POST', rulesPath('rulePay'), { name: 'Broken', outcome: 'BLOCK', condition }), 400, 'invalid_rule_condition')
+      const body = expectError(
+        await api.manage('POST', rulesPath('rulePay'), { name: 'Broken', outcome: 'BLOCK', condition }),
+        400,
+        'invalid_rule_condition',
+      )
       expect({ condition, details: body.details }).toEqual({ condition, details: { message: expect.any(String), ...at } })
       const { position, line, column } = body.details as { position: number; line: number; column: number }
       // Line and column say where `position` is.
@@ -727,7 +819,11 @@ describe('rules', () => {
   })
 
   it('refuses a condition that is not true or false, and a condition change that does not compile, keeping the rule', async () => {
-    expectError(await api.manage('POST', rulesPath('rulePay'), { name: 'Number', outcome: 'BLOCK', condition: 'velocity.actions1h + 1' }), 400, 'invalid_rule_condition')
+    expectError(
+      await api.manage('POST', rulesPath('rulePay'), { name: 'Number', outcome: 'BLOCK', condition: 'velocity.actions1h + 1' }),
+      400,
+      'invalid_rule_condition',
+    )
     const rule = await createRule('rulePay', { condition: 'velocity.actions1h > 5' })
     const path = `${rulesPath('rulePay')}/${rule.ruleId}`
     const body = expectError(await api.manage('PATCH', path, { condition: 'velocity.actions1h >' }), 400, 'invalid_rule_condition')
@@ -738,7 +834,11 @@ describe('rules', () => {
 
   it('refuses a condition naming a value list that does not exist', async () => {
     const body = expectError(
-      await api.manage('POST', rulesPath('rulePay'), { name: 'Listed', outcome: 'BLOCK', condition: "list('no_such_list').contains(action.custom.payee)" }),
+      await api.manage('POST', rulesPath('rulePay'), {
+        name: 'Listed',
+        outcome: 'BLOCK',
+        condition: "list('no_such_list').contains(action.custom.payee)",
+      }),
       400,
       'invalid_rule_condition',
     )
@@ -750,9 +850,17 @@ describe('rules', () => {
     expectError(await api.manage('PATCH', `${rulesPath('rulePay')}/not-a-uuid`, { priority: 1 }), 400, 'invalid_request')
     expectError(await api.manage('DELETE', `${rulesPath('rulePay')}/not-a-uuid`), 400, 'invalid_request')
     expectError(await api.manage('POST', rulesPath('rulePay'), { name: 'x', outcome: 'MAYBE', condition: 'true' }), 400, 'invalid_request')
-    expectError(await api.manage('POST', rulesPath('rulePay'), { name: 'x', outcome: 'BLOCK', condition: 'true', priority: -1 }), 400, 'invalid_request')
+    expectError(
+      await api.manage('POST', rulesPath('rulePay'), { name: 'x', outcome: 'BLOCK', condition: 'true', priority: -1 }),
+      400,
+      'invalid_request',
+    )
     expectError(await api.manage('POST', rulesPath('rulePay'), { name: 'x', outcome: 'BLOCK', condition: '' }), 400, 'invalid_request')
-    expectError(await api.manage('POST', rulesPath('rulePay'), { name: 'x', outcome: 'BLOCK', condition: 'true', enabled: true }), 400, 'invalid_request')
+    expectError(
+      await api.manage('POST', rulesPath('rulePay'), { name: 'x', outcome: 'BLOCK', condition: 'true', enabled: true }),
+      400,
+      'invalid_request',
+    )
     expectError(await api.manage('POST', rulesPath('rulePay'), { outcome: 'BLOCK', condition: 'true' }), 400, 'invalid_request')
     const rule = await createRule('rulePay', {})
     expectError(await api.manage('PATCH', `${rulesPath('rulePay')}/${rule.ruleId}`, { active: false }), 400, 'invalid_request')
@@ -771,14 +879,23 @@ describe('rules', () => {
   it('dry-runs the rules against a context, recording nothing', async () => {
     const own = await freshTenant()
     expectOk(await own.manage('POST', '/action-configurations', { actionCode: 'dry', defaultOutcome: 'ALLOW' }), 201)
-    const rule = expectOk(await own.manage('POST', rulesPath('dry'), { name: 'Large', outcome: 'BLOCK', condition: 'action.custom.amount > 1000' }), 201)
+    const rule = expectOk(
+      await own.manage('POST', rulesPath('dry'), { name: 'Large', outcome: 'BLOCK', condition: 'action.custom.amount > 1000' }),
+      201,
+    )
     const large = expectOk(await own.manage('POST', `${rulesPath('dry')}/dry-run`, { context: { action: { custom: { amount: 5000 } } } }))
     expect(large).toMatchObject({ outcome: 'BLOCK', state: 'BLOCK', decidedBy: 'rule', priorityRuleId: rule.ruleId })
-    expect(large.rules).toEqual([expect.objectContaining({ ruleId: rule.ruleId, matched: true, inputs: { 'action.custom': { amount: 5000 } } })])
+    expect(large.rules).toEqual([
+      expect.objectContaining({ ruleId: rule.ruleId, matched: true, inputs: { 'action.custom': { amount: 5000 } } }),
+    ])
     const small = expectOk(await own.manage('POST', `${rulesPath('dry')}/dry-run`, { context: { action: { custom: { amount: 5 } } } }))
     expect(small).toMatchObject({ outcome: 'ALLOW', decidedBy: 'default' })
     expect(small).not.toHaveProperty('priorityRuleId')
-    expectError(await own.manage('POST', `${rulesPath('dry')}/dry-run`, { context: {}, condition: 'action.custom.amount >' }), 400, 'invalid_rule_condition')
+    expectError(
+      await own.manage('POST', `${rulesPath('dry')}/dry-run`, { context: {}, condition: 'action.custom.amount >' }),
+      400,
+      'invalid_rule_condition',
+    )
     expect(expectOk(await own.manage('GET', '/actions')).items).toEqual([])
   })
 })
@@ -791,7 +908,12 @@ describe('value lists', () => {
 
   it('creates a list (201) without duplicate items, lists it with its count and returns it with its items', async () => {
     const created = expectOk(
-      await api.manage('POST', '/value-lists', { alias: 'blocked_payees', name: 'Blocked payees', itemType: 'string', items: ['NZ-01', 'NZ-02', 'NZ-01'] }),
+      await api.manage('POST', '/value-lists', {
+        alias: 'blocked_payees',
+        name: 'Blocked payees',
+        itemType: 'string',
+        items: ['NZ-01', 'NZ-02', 'NZ-01'],
+      }),
       201,
     )
     expect(created).toEqual({
@@ -805,7 +927,14 @@ describe('value lists', () => {
     expect(expectOk(await api.manage('GET', '/value-lists/blocked_payees'))).toEqual(created)
     const { items } = expectOk(await api.manage('GET', '/value-lists'))
     const summary = items.find((l: { alias: string }) => l.alias === 'blocked_payees')
-    expect(summary).toEqual({ alias: 'blocked_payees', name: 'Blocked payees', itemType: 'string', itemCount: 2, createdAt: created.createdAt, updatedAt: created.updatedAt })
+    expect(summary).toEqual({
+      alias: 'blocked_payees',
+      name: 'Blocked payees',
+      itemType: 'string',
+      itemCount: 2,
+      createdAt: created.createdAt,
+      updatedAt: created.updatedAt,
+    })
 
     const [entry] = await auditOf(api, 'blocked_payees')
     expect(entry).toMatchObject({ event: 'value_list.created', actor: actorOf(api.tenant), after: created })
@@ -818,28 +947,52 @@ describe('value lists', () => {
 
   it('refuses a taken alias with 409, changing nothing and logging nothing', async () => {
     expectOk(await api.manage('POST', '/value-lists', { alias: 'taken', name: 'First', itemType: 'string', items: ['a'] }), 201)
-    expectError(await api.manage('POST', '/value-lists', { alias: 'taken', name: 'Second', itemType: 'number', items: [1] }), 409, 'conflict')
+    expectError(
+      await api.manage('POST', '/value-lists', { alias: 'taken', name: 'Second', itemType: 'number', items: [1] }),
+      409,
+      'conflict',
+    )
     expect(expectOk(await api.manage('GET', '/value-lists/taken'))).toMatchObject({ name: 'First', itemType: 'string', items: ['a'] })
     expect((await auditOf(api, 'taken')).map((e) => e.event)).toEqual(['value_list.created'])
   })
 
   it('refuses items of the wrong type, a bad alias and unknown fields with 400', async () => {
-    expectError(await api.manage('POST', '/value-lists', { alias: 'numbers', name: 'N', itemType: 'number', items: [1, '2'] }), 400, 'invalid_request')
-    expectError(await api.manage('POST', '/value-lists', { alias: 'strings', name: 'S', itemType: 'string', items: ['a', 2] }), 400, 'invalid_request')
-    expectError(await api.manage('POST', '/value-lists', { alias: 'objects', name: 'O', itemType: 'string', items: [{ a: 1 }] }), 400, 'invalid_request')
+    expectError(
+      await api.manage('POST', '/value-lists', { alias: 'numbers', name: 'N', itemType: 'number', items: [1, '2'] }),
+      400,
+      'invalid_request',
+    )
+    expectError(
+      await api.manage('POST', '/value-lists', { alias: 'strings', name: 'S', itemType: 'string', items: ['a', 2] }),
+      400,
+      'invalid_request',
+    )
+    expectError(
+      await api.manage('POST', '/value-lists', { alias: 'objects', name: 'O', itemType: 'string', items: [{ a: 1 }] }),
+      400,
+      'invalid_request',
+    )
     expectError(await api.manage('POST', '/value-lists', { alias: 'Blocked', name: 'B', itemType: 'string' }), 400, 'invalid_request')
     expectError(await api.manage('POST', '/value-lists', { alias: 'has-dash', name: 'B', itemType: 'string' }), 400, 'invalid_request')
     expectError(await api.manage('POST', '/value-lists', { alias: 'typed', name: 'T', itemType: 'date' }), 400, 'invalid_request')
-    expectError(await api.manage('POST', '/value-lists', { alias: 'extra', name: 'E', itemType: 'string', description: 'x' }), 400, 'invalid_request')
+    expectError(
+      await api.manage('POST', '/value-lists', { alias: 'extra', name: 'E', itemType: 'string', description: 'x' }),
+      400,
+      'invalid_request',
+    )
     expectError(await api.manage('GET', '/value-lists/Blocked'), 400, 'invalid_request')
-    for (const alias of ['numbers', 'strings', 'objects', 'typed', 'extra']) expectError(await api.manage('GET', `/value-lists/${alias}`), 404, 'not_found')
+    for (const alias of ['numbers', 'strings', 'objects', 'typed', 'extra'])
+      expectError(await api.manage('GET', `/value-lists/${alias}`), 404, 'not_found')
   })
 
   it('replaces the items and renames, refusing items of the wrong type', async () => {
     expectOk(await api.manage('POST', '/value-lists', { alias: 'amounts', name: 'Amounts', itemType: 'number', items: [1, 2] }), 201)
     const changed = expectOk(await api.manage('PATCH', '/value-lists/amounts', { items: [10, 20, 30, 20] }))
     expect(changed).toMatchObject({ name: 'Amounts', items: [10, 20, 30] })
-    expect(expectOk(await api.manage('PATCH', '/value-lists/amounts', { name: 'Round amounts' }))).toMatchObject({ name: 'Round amounts', items: [10, 20, 30] })
+    expect(expectOk(await api.manage('PATCH', '/value-lists/amounts', { name: 'Round amounts' }))).toMatchObject({
+      name: 'Round amounts',
+      items: [10, 20, 30],
+    })
     expectError(await api.manage('PATCH', '/value-lists/amounts', { items: ['10'] }), 400, 'invalid_request')
     expectError(await api.manage('PATCH', '/value-lists/amounts', { itemType: 'string' }), 400, 'invalid_request')
     expectError(await api.manage('PATCH', '/value-lists/nowhere', { name: 'x' }), 404, 'not_found')
@@ -881,7 +1034,11 @@ describe('value lists', () => {
     expectOk(await api.manage('POST', '/value-lists', { alias: 'countries', name: 'Countries', itemType: 'string', items: ['KP'] }), 201)
     expectOk(await api.manage('POST', '/action-configurations', { actionCode: 'byCountry' }), 201)
     const rule = expectOk(
-      await api.manage('POST', '/action-configurations/byCountry/rules', { name: 'Country', outcome: 'BLOCK', condition: "list('countries').contains(ip.country)" }),
+      await api.manage('POST', '/action-configurations/byCountry/rules', {
+        name: 'Country',
+        outcome: 'BLOCK',
+        condition: "list('countries').contains(ip.country)",
+      }),
       201,
     )
     expectError(await api.manage('DELETE', '/value-lists/countries'), 409, 'conflict')
@@ -895,11 +1052,20 @@ describe('value lists', () => {
     expectOk(await own.manage('POST', '/value-lists', { alias: 'gone', name: 'Gone', itemType: 'string', items: ['x'] }), 201)
     expectOk(await own.manage('POST', '/action-configurations', { actionCode: 'orphan' }), 201)
     const rule = expectOk(
-      await own.manage('POST', '/action-configurations/orphan/rules', { name: 'Orphan', outcome: 'BLOCK', isActive: false, condition: "list('gone').contains(action.custom.v)" }),
+      await own.manage('POST', '/action-configurations/orphan/rules', {
+        name: 'Orphan',
+        outcome: 'BLOCK',
+        isActive: false,
+        condition: "list('gone').contains(action.custom.v)",
+      }),
       201,
     )
     expectOk(await own.manage('DELETE', '/value-lists/gone'), 204)
-    expectError(await own.manage('PATCH', `/action-configurations/orphan/rules/${rule.ruleId}`, { isActive: true }), 400, 'invalid_rule_condition')
+    expectError(
+      await own.manage('PATCH', `/action-configurations/orphan/rules/${rule.ruleId}`, { isActive: true }),
+      400,
+      'invalid_rule_condition',
+    )
     expect(expectOk(await own.manage('GET', `/action-configurations/orphan/rules/${rule.ruleId}`)).isActive).toBe(false)
   })
 })
@@ -920,7 +1086,11 @@ describe('value lists on two nodes', () => {
     expectOk(await api.manage('POST', '/action-configurations', { actionCode: 'twoNodes' }), 201)
     expectOk(await onOther.manage('GET', '/value-lists/shared'))
     expectOk(
-      await api.manage('POST', '/action-configurations/twoNodes/rules', { name: 'Uses shared', outcome: 'BLOCK', condition: "list('shared').contains(action.custom.v)" }),
+      await api.manage('POST', '/action-configurations/twoNodes/rules', {
+        name: 'Uses shared',
+        outcome: 'BLOCK',
+        condition: "list('shared').contains(action.custom.v)",
+      }),
       201,
     )
     expectError(await onOther.manage('DELETE', '/value-lists/shared'), 409, 'conflict')
@@ -939,7 +1109,14 @@ describe('webhooks', () => {
   })
 
   it('refuses a loopback, private or link-local URL with 400 by default', async () => {
-    for (const url of ['http://127.0.0.1:9/x', 'https://10.0.0.1/in', 'http://172.16.5.4/in', 'http://[::1]:8080/in', 'http://metadata.internal/in', 'http://169.254.169.254/']) {
+    for (const url of [
+      'http://127.0.0.1:9/x',
+      'https://10.0.0.1/in',
+      'http://172.16.5.4/in',
+      'http://[::1]:8080/in',
+      'http://metadata.internal/in',
+      'http://169.254.169.254/',
+    ]) {
       expectError(await api.manage('POST', '/webhooks', { url, events: ['*'] }), 400, 'invalid_request')
     }
     expect(expectOk(await api.manage('GET', '/webhooks')).items).toEqual([])
@@ -947,7 +1124,11 @@ describe('webhooks', () => {
 
   it('adds an endpoint (201) with its signing secret shown once', async () => {
     const created = expectOk(
-      await api.manage('POST', '/webhooks', { url: 'https://hooks.example.com/in', events: ['action.created', 'authenticator.deleted'], description: 'Fraud desk' }),
+      await api.manage('POST', '/webhooks', {
+        url: 'https://hooks.example.com/in',
+        events: ['action.created', 'authenticator.deleted'],
+        description: 'Fraud desk',
+      }),
       201,
     )
     expect(created).toEqual({
@@ -983,13 +1164,20 @@ describe('webhooks', () => {
     expectError(await api.manage('PATCH', path, { events: ['no.such_event'] }), 400, 'invalid_request')
     expectError(await api.manage('PATCH', path, { events: [] }), 400, 'invalid_request')
     expectError(await api.manage('PATCH', path, { secret: 'mine' }), 400, 'invalid_request')
-    expect(expectOk(await api.manage('GET', path))).toMatchObject({ url: 'https://hooks.example.com/change', events: ['*'], enabled: false })
+    expect(expectOk(await api.manage('GET', path))).toMatchObject({
+      url: 'https://hooks.example.com/change',
+      events: ['*'],
+      enabled: false,
+    })
     const [updated] = await auditOf(api, created.webhookId)
     expect(updated).toMatchObject({ event: 'webhook.updated', before: { enabled: true }, after: { enabled: false } })
   })
 
   it('shows the delivery log, and answers 404 for retrying an unknown delivery', async () => {
-    const created = expectOk(await api.manage('POST', '/webhooks', { url: 'https://hooks.example.com/log', events: ['*'], enabled: false }), 201)
+    const created = expectOk(
+      await api.manage('POST', '/webhooks', { url: 'https://hooks.example.com/log', events: ['*'], enabled: false }),
+      201,
+    )
     expect(created.enabled).toBe(false)
     expect(expectOk(await api.manage('GET', `/webhooks/${created.webhookId}/deliveries`))).toEqual({ items: [] })
     expectError(await api.manage('POST', `/webhooks/${created.webhookId}/deliveries/${NO_SUCH_ID}/retry`), 404, 'not_found')
@@ -1005,7 +1193,9 @@ describe('webhooks', () => {
     expectError(await api.manage('PATCH', path, { enabled: true }), 404, 'not_found')
     expectError(await api.manage('DELETE', path), 404, 'not_found')
     expectError(await api.manage('GET', `${path}/deliveries`), 404, 'not_found')
-    expect(expectOk(await api.manage('GET', '/webhooks')).items.map((w: { webhookId: string }) => w.webhookId)).not.toContain(created.webhookId)
+    expect(expectOk(await api.manage('GET', '/webhooks')).items.map((w: { webhookId: string }) => w.webhookId)).not.toContain(
+      created.webhookId,
+    )
     expect((await auditOf(api, created.webhookId)).map((e) => e.event)).toEqual(['webhook.deleted', 'webhook.created'])
   })
 
@@ -1049,8 +1239,14 @@ describe('webhook deliveries', () => {
 
   it('logs each delivery and delivers an event again on retry (204); 404 through another endpoint', async () => {
     const api = tenantApi(open, await open.newTenant())
-    const endpoint = expectOk(await api.manage('POST', '/webhooks', { url: receiver.url('/management-retry'), events: ['action.created'] }), 201)
-    const bystander = expectOk(await api.manage('POST', '/webhooks', { url: receiver.url('/management-bystander'), events: ['push.created'] }), 201)
+    const endpoint = expectOk(
+      await api.manage('POST', '/webhooks', { url: receiver.url('/management-retry'), events: ['action.created'] }),
+      201,
+    )
+    const bystander = expectOk(
+      await api.manage('POST', '/webhooks', { url: receiver.url('/management-bystander'), events: ['push.created'] }),
+      201,
+    )
     try {
       await api.track(uniqueId('delivered'), 'signIn')
       const deliveries = `/webhooks/${endpoint.webhookId}/deliveries`
@@ -1061,7 +1257,13 @@ describe('webhook deliveries', () => {
       await deliverDue()
       expect(receiver.requests('/management-retry')).toHaveLength(1)
       expect(expectOk(await api.manage('GET', deliveries)).items).toEqual([
-        expect.objectContaining({ eventId: pending.eventId, state: 'delivered', attempts: 1, lastStatus: 204, deliveredAt: expect.stringMatching(ISO) }),
+        expect.objectContaining({
+          eventId: pending.eventId,
+          state: 'delivered',
+          attempts: 1,
+          lastStatus: 204,
+          deliveredAt: expect.stringMatching(ISO),
+        }),
       ])
 
       expectError(await api.manage('POST', `/webhooks/${bystander.webhookId}/deliveries/${pending.eventId}/retry`), 404, 'not_found')
@@ -1097,12 +1299,21 @@ describe('users', () => {
   it('finds users by user ID prefix, in user ID order, with their summary', async () => {
     const { items } = expectOk(await api.manage('GET', `/users?query=${encodeURIComponent(prefix)}`))
     expect(items.map((u: { userId: string }) => u.userId)).toEqual(ids)
-    expect(items[0]).toEqual({ userId: ids[0], email: `${prefix}@example.com`, createdAt: expect.stringMatching(ISO), authenticatorCount: 0 })
+    expect(items[0]).toEqual({
+      userId: ids[0],
+      email: `${prefix}@example.com`,
+      createdAt: expect.stringMatching(ISO),
+      authenticatorCount: 0,
+    })
     expect(items[2]).toMatchObject({ userId: ids[2], authenticatorCount: 1 })
   })
 
   it('finds a user by exact email, not by part of one', async () => {
-    expect(expectOk(await api.manage('GET', `/users?query=${encodeURIComponent(`${prefix}@example.com`)}`)).items.map((u: { userId: string }) => u.userId)).toEqual([ids[0]])
+    expect(
+      expectOk(await api.manage('GET', `/users?query=${encodeURIComponent(`${prefix}@example.com`)}`)).items.map(
+        (u: { userId: string }) => u.userId,
+      ),
+    ).toEqual([ids[0]])
     expect(expectOk(await api.manage('GET', `/users?query=${encodeURIComponent(`${prefix}@example`)}`)).items).toEqual([])
   })
 
@@ -1142,11 +1353,22 @@ describe('users', () => {
       authenticatorCount: 1,
       pushBlocked: false,
       authenticators: [
-        expect.objectContaining({ userId, userAuthenticatorId: credential.userAuthenticatorId, verificationMethod: 'IN_APP', isLocked: false, failedAttempts: 0 }),
+        expect.objectContaining({
+          userId,
+          userAuthenticatorId: credential.userAuthenticatorId,
+          verificationMethod: 'IN_APP',
+          isLocked: false,
+          failedAttempts: 0,
+        }),
       ],
     })
     const recent = user.recentActions as ActionLogEntry[]
-    expect(recent[0]).toMatchObject({ userId, actionCode: 'authorizePayment', idempotencyKey: tracked.idempotencyKey, state: 'CHALLENGE_REQUIRED' })
+    expect(recent[0]).toMatchObject({
+      userId,
+      actionCode: 'authorizePayment',
+      idempotencyKey: tracked.idempotencyKey,
+      state: 'CHALLENGE_REQUIRED',
+    })
     expect(recent.map((a) => a.actionCode)).toContain('addAuthenticator')
     expectError(await api.manage('GET', `/users/${uniqueId('nobody')}`), 404, 'not_found')
   })
@@ -1155,7 +1377,9 @@ describe('users', () => {
     const userId = `${uniqueId('odd')}/with space/ümlaut`
     await api.track(userId, 'signIn')
     expect(expectOk(await api.manage('GET', `/users/${encodeURIComponent(userId)}`)).userId).toBe(userId)
-    expect(expectOk(await api.manage('GET', `/users?query=${encodeURIComponent(userId)}`)).items.map((u: { userId: string }) => u.userId)).toEqual([userId])
+    expect(
+      expectOk(await api.manage('GET', `/users?query=${encodeURIComponent(userId)}`)).items.map((u: { userId: string }) => u.userId),
+    ).toEqual([userId])
     expectOk(await api.manage('DELETE', `/users/${encodeURIComponent(userId)}`), 204)
     expectError(await api.manage('GET', `/users/${encodeURIComponent(userId)}`), 404, 'not_found')
   })
@@ -1178,7 +1402,11 @@ describe('users', () => {
     expectClientOk(await api.verify(bearer(token), challengeId, device))
 
     expectError(await api.manage('POST', `/users/${userId}/authenticators/${NO_SUCH_ID}/unlock`), 404, 'not_found')
-    expectError(await api.manage('POST', `/users/${uniqueId('nobody')}/authenticators/${credential.userAuthenticatorId}/unlock`), 404, 'not_found')
+    expectError(
+      await api.manage('POST', `/users/${uniqueId('nobody')}/authenticators/${credential.userAuthenticatorId}/unlock`),
+      404,
+      'not_found',
+    )
     expectError(await api.manage('POST', `/users/${userId}/authenticators/not-a-uuid/unlock`), 400, 'invalid_request')
     expect((await auditOf(api, `${userId}/${credential.userAuthenticatorId}`)).map((e) => [e.event, e.actor])).toEqual([
       ['authenticator.unlocked', actorOf(api.tenant)],
@@ -1192,7 +1420,9 @@ describe('users', () => {
     const path = `/users/${userId}/authenticators/${credential.userAuthenticatorId}`
     expectOk(await api.manage('DELETE', path), 204)
     const user = expectOk(await api.manage('GET', `/users/${userId}`))
-    expect(user.authenticators.map((a: { userAuthenticatorId: string }) => a.userAuthenticatorId)).toEqual([spareCredential.userAuthenticatorId])
+    expect(user.authenticators.map((a: { userAuthenticatorId: string }) => a.userAuthenticatorId)).toEqual([
+      spareCredential.userAuthenticatorId,
+    ])
     expect(user.authenticatorCount).toBe(1)
     expectError(await api.manage('DELETE', path), 404, 'not_found')
 
@@ -1210,7 +1440,10 @@ describe('users', () => {
     expect(await auditOf(api, userId)).toEqual([])
 
     // As the Client API's "not mine" report leaves it.
-    await queryRows(h.database.db, sql`UPDATE users SET push_blocked_at = now() WHERE tenant_id = ${api.tenant.tenantId} AND user_id = ${userId}`)
+    await queryRows(
+      h.database.db,
+      sql`UPDATE users SET push_blocked_at = now() WHERE tenant_id = ${api.tenant.tenantId} AND user_id = ${userId}`,
+    )
     expect(expectOk(await api.manage('GET', `/users/${userId}`)).pushBlocked).toBe(true)
     expect(expectOk(await api.manage('POST', `/users/${userId}/push-block/clear`))).toEqual({ cleared: true })
     expect(expectOk(await api.manage('GET', `/users/${userId}`)).pushBlocked).toBe(false)
@@ -1250,7 +1483,11 @@ describe('action log', () => {
     api = await freshTenant()
     expectOk(await api.manage('POST', '/action-configurations', { actionCode: 'logPay', defaultOutcome: 'ALLOW' }), 201)
     ruleId = expectOk(
-      await api.manage('POST', '/action-configurations/logPay/rules', { name: 'Large', outcome: 'BLOCK', condition: 'action.custom.amount > 1000' }),
+      await api.manage('POST', '/action-configurations/logPay/rules', {
+        name: 'Large',
+        outcome: 'BLOCK',
+        condition: 'action.custom.amount > 1000',
+      }),
       201,
     ).ruleId
     const track = async (userId: string, code: string, amount: number, into: string[]) => {
@@ -1267,7 +1504,8 @@ describe('action log', () => {
     await track(alice, 'logLogin', 0, late)
   })
 
-  const keysOf = async (query: string): Promise<string[]> => expectOk(await api.manage('GET', `/actions${query}`)).items.map((a: ActionLogEntry) => a.idempotencyKey)
+  const keysOf = async (query: string): Promise<string[]> =>
+    expectOk(await api.manage('GET', `/actions${query}`)).items.map((a: ActionLogEntry) => a.idempotencyKey)
   const keysWhere = (match: (t: (typeof tracked)[number]) => boolean) => tracked.filter(match).map((t) => t.key)
 
   it('lists every action newest first, with its rule matches', async () => {
@@ -1315,8 +1553,45 @@ describe('action log', () => {
     expect(filtered.items.map((a) => a.idempotencyKey)).toEqual(keysWhere((t) => t.userId === alice).reverse())
   })
 
+  it('finds one action by its idempotency key', async () => {
+    expect(await keysOf(`?idempotencyKey=${encodeURIComponent(late[0]!)}`)).toEqual([late[0]])
+    expect(await keysOf(`?idempotencyKey=${uniqueId('nothing')}`)).toEqual([])
+  })
+
+  it('keeps each action’s state history: tracked, then every change with the method that made it', async () => {
+    const userId = uniqueId('history')
+    const { device } = await api.enroll(userId)
+    const start = h.clock()
+    const { idempotencyKey } = await api.completeFlow(userId, device, 'logHistory')
+    const [entry] = expectOk(await api.manage('GET', `/actions?idempotencyKey=${encodeURIComponent(idempotencyKey)}`))
+      .items as ActionLogEntry[]
+    expect(entry!.stateHistory.map(({ state, verificationMethod }) => ({ state, verificationMethod }))).toEqual([
+      { state: 'CHALLENGE_REQUIRED', verificationMethod: undefined },
+      { state: 'CHALLENGE_SUCCEEDED', verificationMethod: 'IN_APP' },
+    ])
+    for (const { at } of entry!.stateHistory) {
+      expect(at).toMatch(ISO)
+      expect(Date.parse(at)).toBeGreaterThanOrEqual(start - 1000)
+    }
+    // A change the backend makes is appended; setting the same state again is not a change.
+    const path = `/v1/users/${encodeURIComponent(userId)}/actions/logHistory/${encodeURIComponent(idempotencyKey)}`
+    expectOk(await api.server('PATCH', path, { state: 'REVIEW_REQUIRED' }))
+    expectOk(await api.server('PATCH', path, { state: 'REVIEW_REQUIRED' }))
+    const [after] = expectOk(await api.manage('GET', `/actions?idempotencyKey=${encodeURIComponent(idempotencyKey)}`))
+      .items as ActionLogEntry[]
+    expect(after!.stateHistory.map((e) => e.state)).toEqual(['CHALLENGE_REQUIRED', 'CHALLENGE_SUCCEEDED', 'REVIEW_REQUIRED'])
+  })
+
   it('refuses a bad state, time, rule ID or cursor with 400', async () => {
-    for (const query of ['?state=MAYBE', '?from=yesterday', '?to=2024-01-01', '?ruleId=not-a-uuid', '?cursor=garbage', '?limit=500', '?actionCode=has%20space']) {
+    for (const query of [
+      '?state=MAYBE',
+      '?from=yesterday',
+      '?to=2024-01-01',
+      '?ruleId=not-a-uuid',
+      '?cursor=garbage',
+      '?limit=500',
+      '?actionCode=has%20space',
+    ]) {
       expectError(await api.manage('GET', `/actions${query}`), 400, 'invalid_request')
     }
   })
@@ -1348,7 +1623,10 @@ describe('audit log', () => {
       before: expect.objectContaining({ name: 'Test tenant' }),
       after: expect.objectContaining({ name: 'Changed by the operator key' }),
     })
-    expect((await auditLog(api)).find((e) => e.event === 'api_key.created')).toMatchObject({ actor: actorOf(api.tenant), target: operatorKeyId })
+    expect((await auditLog(api)).find((e) => e.event === 'api_key.created')).toMatchObject({
+      actor: actorOf(api.tenant),
+      target: operatorKeyId,
+    })
   })
 
   it('records each change newest first, and pages through them exactly once', async () => {
@@ -1361,7 +1639,10 @@ describe('audit log', () => {
     expectOk(await own.manage('POST', '/action-configurations', { actionCode: 'audited' }), 201)
     done.push('action_configuration.created')
     step()
-    const rule = expectOk(await own.manage('POST', '/action-configurations/audited/rules', { name: 'r', outcome: 'BLOCK', condition: 'true' }), 201)
+    const rule = expectOk(
+      await own.manage('POST', '/action-configurations/audited/rules', { name: 'r', outcome: 'BLOCK', condition: 'true' }),
+      201,
+    )
     done.push('rule.created')
     step()
     expectOk(await own.manage('PATCH', `/action-configurations/audited/rules/${rule.ruleId}`, { priority: 5 }))
@@ -1396,8 +1677,13 @@ describe('audit log', () => {
   it('records before and after: the rule as it was and as it became', async () => {
     const own = await freshTenant()
     expectOk(await own.manage('POST', '/action-configurations', { actionCode: 'diffed' }), 201)
-    const rule = expectOk(await own.manage('POST', '/action-configurations/diffed/rules', { name: 'Old name', outcome: 'BLOCK', condition: 'true' }), 201)
-    const changed = expectOk(await own.manage('PATCH', `/action-configurations/diffed/rules/${rule.ruleId}`, { name: 'New name', outcome: 'REVIEW' }))
+    const rule = expectOk(
+      await own.manage('POST', '/action-configurations/diffed/rules', { name: 'Old name', outcome: 'BLOCK', condition: 'true' }),
+      201,
+    )
+    const changed = expectOk(
+      await own.manage('PATCH', `/action-configurations/diffed/rules/${rule.ruleId}`, { name: 'New name', outcome: 'REVIEW' }),
+    )
     const [updated, created] = await auditOf(own, `diffed/${rule.ruleId}`)
     expect(created).toMatchObject({ event: 'rule.created', after: rule })
     expect(created).not.toHaveProperty('before')
@@ -1411,13 +1697,25 @@ describe('audit log', () => {
     const before = await auditLog(own)
     expectError(await own.manage('POST', '/value-lists', { alias: 'once', name: 'Twice', itemType: 'string' }), 409, 'conflict')
     expectError(await own.manage('POST', '/action-configurations', { actionCode: 'once' }), 409, 'conflict')
-    expectError(await own.manage('POST', '/action-configurations/once/rules', { name: 'bad', outcome: 'BLOCK', condition: 'action.custm == 1' }), 400, 'invalid_rule_condition')
-    expectError(await own.manage('POST', '/action-configurations/nowhere/rules', { name: 'lost', outcome: 'BLOCK', condition: 'true' }), 404, 'not_found')
+    expectError(
+      await own.manage('POST', '/action-configurations/once/rules', { name: 'bad', outcome: 'BLOCK', condition: 'action.custm == 1' }),
+      400,
+      'invalid_rule_condition',
+    )
+    expectError(
+      await own.manage('POST', '/action-configurations/nowhere/rules', { name: 'lost', outcome: 'BLOCK', condition: 'true' }),
+      404,
+      'not_found',
+    )
     expectError(await own.manage('DELETE', `/webhooks/${NO_SUCH_ID}`), 404, 'not_found')
     expectError(await own.manage('DELETE', '/api-keys/doesNotExist'), 404, 'not_found')
     expectError(await own.manage('DELETE', `/users/${uniqueId('nobody')}`), 404, 'not_found')
     expectError(await own.manage('PATCH', '/tenant', { tokenTtlSeconds: 1 }), 400, 'invalid_request')
-    expectError(await own.manage('PATCH', '/action-configurations/once', { verificationWebhookUrl: 'http://127.0.0.1/x' }), 400, 'invalid_request')
+    expectError(
+      await own.manage('PATCH', '/action-configurations/once', { verificationWebhookUrl: 'http://127.0.0.1/x' }),
+      400,
+      'invalid_request',
+    )
     expect(await auditLog(own)).toEqual(before)
   })
 
@@ -1442,7 +1740,10 @@ describe('tenant isolation', () => {
   beforeAll(async () => {
     a = await freshTenant()
     b = await freshTenant()
-    expectOk(await a.manage('POST', '/value-lists', { alias: 'a_private', name: 'A private list', itemType: 'string', items: ['a-private-item'] }), 201)
+    expectOk(
+      await a.manage('POST', '/value-lists', { alias: 'a_private', name: 'A private list', itemType: 'string', items: ['a-private-item'] }),
+      201,
+    )
     expectOk(await a.manage('POST', '/action-configurations', { actionCode: 'sharedCode', defaultOutcome: 'ALLOW' }), 201)
     aRule = expectOk(
       await a.manage('POST', '/action-configurations/sharedCode/rules', {
@@ -1453,14 +1754,31 @@ describe('tenant isolation', () => {
       201,
     )
     // Disabled, so no event of A's waits for hooks.example.com.
-    aWebhookId = expectOk(await a.manage('POST', '/webhooks', { url: 'https://hooks.example.com/a-private', events: ['*'], enabled: false }), 201).webhookId
+    aWebhookId = expectOk(
+      await a.manage('POST', '/webhooks', { url: 'https://hooks.example.com/a-private', events: ['*'], enabled: false }),
+      201,
+    ).webhookId
     aUserId = uniqueId('a-private-user')
     aCredentialId = (await a.enroll(aUserId)).credential.userAuthenticatorId
-    aIdempotencyKey = (await a.track(aUserId, 'sharedCode', { email: 'a-private@example.com', custom: { payee: 'a-private-item' } })).idempotencyKey
-    await queryRows(h.database.db, sql`UPDATE users SET push_blocked_at = now() WHERE tenant_id = ${a.tenant.tenantId} AND user_id = ${aUserId}`)
+    aIdempotencyKey = (await a.track(aUserId, 'sharedCode', { email: 'a-private@example.com', custom: { payee: 'a-private-item' } }))
+      .idempotencyKey
+    await queryRows(
+      h.database.db,
+      sql`UPDATE users SET push_blocked_at = now() WHERE tenant_id = ${a.tenant.tenantId} AND user_id = ${aUserId}`,
+    )
     // B has an action code of the same name, so only the tenant tells A's rules from B's.
     expectOk(await b.manage('POST', '/action-configurations', { actionCode: 'sharedCode' }), 201)
-    aSecrets = [a.tenant.tenantId, aUserId, aCredentialId, aRule.ruleId, 'A private', 'a-private', aWebhookId, aIdempotencyKey, a.tenant.secretKeyId]
+    aSecrets = [
+      a.tenant.tenantId,
+      aUserId,
+      aCredentialId,
+      aRule.ruleId,
+      'A private',
+      'a-private',
+      aWebhookId,
+      aIdempotencyKey,
+      a.tenant.secretKeyId,
+    ]
   })
   afterAll(async () => {
     await a.manage('DELETE', `/webhooks/${aWebhookId}`)
@@ -1496,7 +1814,9 @@ describe('tenant isolation', () => {
     await expectNotFoundForB('/action-configurations/onlyInA', '/action-configurations/inNobody', 'PATCH', { defaultOutcome: 'ALLOW' })
     await expectNotFoundForB('/action-configurations/onlyInA/rules', '/action-configurations/inNobody/rules')
     await expectNotFoundForB('/action-configurations/onlyInA', '/action-configurations/inNobody', 'DELETE')
-    expect(expectOk(await b.manage('GET', '/action-configurations')).items.map((c: { actionCode: string }) => c.actionCode)).toEqual(['sharedCode'])
+    expect(expectOk(await b.manage('GET', '/action-configurations')).items.map((c: { actionCode: string }) => c.actionCode)).toEqual([
+      'sharedCode',
+    ])
     expect(expectOk(await a.manage('GET', '/action-configurations/onlyInA')).defaultOutcome).toBe('REVIEW')
   })
 
@@ -1504,7 +1824,11 @@ describe('tenant isolation', () => {
     await expectNotFoundForB(`/webhooks/${aWebhookId}`, `/webhooks/${NO_SUCH_ID}`)
     await expectNotFoundForB(`/webhooks/${aWebhookId}`, `/webhooks/${NO_SUCH_ID}`, 'PATCH', { enabled: true })
     await expectNotFoundForB(`/webhooks/${aWebhookId}/deliveries`, `/webhooks/${NO_SUCH_ID}/deliveries`)
-    await expectNotFoundForB(`/webhooks/${aWebhookId}/deliveries/${NO_SUCH_ID}/retry`, `/webhooks/${NO_SUCH_ID}/deliveries/${NO_SUCH_ID}/retry`, 'POST')
+    await expectNotFoundForB(
+      `/webhooks/${aWebhookId}/deliveries/${NO_SUCH_ID}/retry`,
+      `/webhooks/${NO_SUCH_ID}/deliveries/${NO_SUCH_ID}/retry`,
+      'POST',
+    )
     await expectNotFoundForB(`/webhooks/${aWebhookId}`, `/webhooks/${NO_SUCH_ID}`, 'DELETE')
     expect(expectOk(await b.manage('GET', '/webhooks')).items).toEqual([])
     expect(expectOk(await a.manage('GET', `/webhooks/${aWebhookId}`)).enabled).toBe(false)
@@ -1516,7 +1840,11 @@ describe('tenant isolation', () => {
     await expectNotFoundForB('/value-lists/a_private', '/value-lists/nobody_has', 'DELETE')
     expect(expectOk(await b.manage('GET', '/value-lists')).items).toEqual([])
     expectError(
-      await b.manage('POST', '/action-configurations/sharedCode/rules', { name: 'Borrow', outcome: 'BLOCK', condition: "list('a_private').contains(action.custom.payee)" }),
+      await b.manage('POST', '/action-configurations/sharedCode/rules', {
+        name: 'Borrow',
+        outcome: 'BLOCK',
+        condition: "list('a_private').contains(action.custom.payee)",
+      }),
       400,
       'invalid_rule_condition',
     )
@@ -1526,7 +1854,11 @@ describe('tenant isolation', () => {
   it('answers 404 for A’s user, authenticators and push block, and finds none of A’s users', async () => {
     const nobody = uniqueId('nobody')
     await expectNotFoundForB(`/users/${aUserId}`, `/users/${nobody}`)
-    await expectNotFoundForB(`/users/${aUserId}/authenticators/${aCredentialId}/unlock`, `/users/${nobody}/authenticators/${NO_SUCH_ID}/unlock`, 'POST')
+    await expectNotFoundForB(
+      `/users/${aUserId}/authenticators/${aCredentialId}/unlock`,
+      `/users/${nobody}/authenticators/${NO_SUCH_ID}/unlock`,
+      'POST',
+    )
     await expectNotFoundForB(`/users/${aUserId}/authenticators/${aCredentialId}`, `/users/${nobody}/authenticators/${NO_SUCH_ID}`, 'DELETE')
     await expectNotFoundForB(`/users/${aUserId}`, `/users/${nobody}`, 'DELETE')
     for (const query of [aUserId, 'a-private', 'a-private@example.com']) {
@@ -1544,11 +1876,22 @@ describe('tenant isolation', () => {
     expect((await a.track(aUserId, 'otherCode')).state).toBeDefined()
     expectOk(await a.manage('GET', '/tenant'))
     const keys = await b.manage('GET', '/api-keys')
-    expect(expectOk(keys).items.map((k: { keyId: string }) => k.keyId).sort()).toEqual([b.tenant.secretKeyId, b.tenant.managementKeyId].sort())
+    expect(
+      expectOk(keys)
+        .items.map((k: { keyId: string }) => k.keyId)
+        .sort(),
+    ).toEqual([b.tenant.secretKeyId, b.tenant.managementKeyId].sort())
   })
 
   it('keeps A out of B’s action log, audit log, tenant and configurations', async () => {
-    for (const path of ['/actions?limit=200', `/actions?userId=${aUserId}`, `/actions?ruleId=${aRule.ruleId}`, '/audit-log?limit=200', '/tenant', '/action-configurations']) {
+    for (const path of [
+      '/actions?limit=200',
+      `/actions?userId=${aUserId}`,
+      `/actions?ruleId=${aRule.ruleId}`,
+      '/audit-log?limit=200',
+      '/tenant',
+      '/action-configurations',
+    ]) {
       const res = await b.manage('GET', path)
       expectOk(res)
       expectNothingOfA(res)
@@ -1561,6 +1904,8 @@ describe('tenant isolation', () => {
     // A's log has A's changes and none of B's attempts.
     const aAudit = await auditLog(a)
     expect(new Set(aAudit.map((e) => e.actor))).toEqual(new Set([actorOf(a.tenant)]))
-    expect(aAudit.map((e) => e.event)).toEqual(expect.arrayContaining(['action_configuration.created', 'rule.created', 'value_list.created', 'webhook.created']))
+    expect(aAudit.map((e) => e.event)).toEqual(
+      expect.arrayContaining(['action_configuration.created', 'rule.created', 'value_list.created', 'webhook.created']),
+    )
   })
 })

@@ -16,7 +16,7 @@ export async function authenticateApiKey(
 ): Promise<TenantContext> {
   await deps.apiKeyFailures.refuseIfBlocked(clientAddress)
   if (!presented) {
-    throw new ApiError('unauthorized', 'Send the secret key as the HTTP Basic username', undefined, {
+    throw new ApiError('unauthorized', `Send the ${type} key as the HTTP Basic username`, undefined, {
       'www-authenticate': 'Basic realm="countersign"',
     })
   }

@@ -238,6 +238,7 @@ export async function queryActionLog(deps: Deps, tenant: TenantContext, query: A
     actionCode: query.actionCode,
     state: query.state,
     ruleId: query.ruleId,
+    idempotencyKey: query.idempotencyKey,
     from: query.from === undefined ? undefined : new Date(query.from),
     to: query.to === undefined ? undefined : new Date(query.to),
     after: after ? { createdAt: after.at, idempotencyKey: after.id } : undefined,
@@ -261,6 +262,11 @@ function actionLogEntry(row: actionsRepo.ActionLogRow): ActionLogEntry {
     rules: row.rules,
     ...(row.output !== null && row.output !== undefined ? { output: row.output } : {}),
     ...optional('context', row.ruleContext),
+    stateHistory: row.stateHistory.map((entry) => ({
+      state: entry.state,
+      at: iso(entry.at),
+      ...optional('verificationMethod', entry.verificationMethod),
+    })),
   }
 }
 

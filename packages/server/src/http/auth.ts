@@ -31,9 +31,13 @@ function basicUsername(header: string | undefined): string | null {
  */
 export async function authenticateOperator(deps: Deps, request: FastifyRequest): Promise<{ tenant: TenantContext; actor: string }> {
   const cookie = request.cookies[SESSION_COOKIE]
-  if (request.headers.authorization !== undefined || cookie === undefined) {
+  const fromConsole = cookie !== undefined || request.headers[CONSOLE_HEADER] !== undefined
+  if (request.headers.authorization !== undefined || !fromConsole) {
     return authenticateManagementKey(deps, basicUsername(request.headers.authorization), request.ip)
   }
+  // The console without its cookie (expired, or signed out in another tab): a plain 401, with
+  // no WWW-Authenticate that would make the browser ask for a password.
+  if (cookie === undefined) throw new ApiError('unauthorized', 'Sign in to the console')
   consoleOnly(request)
   return authenticateSession(deps, cookie)
 }

@@ -34,6 +34,14 @@ export interface ActionRow {
   transaction: Record<string, string | number | boolean | null> | null
 }
 
+/**
+ * The state-history entry a statement that sets an action's state appends (a one-element jsonb
+ * array, for `||`): no statement of its own, so a state and its history cannot disagree.
+ */
+export function historyEntry(state: SQL, now: Date, verificationMethod?: SQL): SQL {
+  return sql`jsonb_build_array(jsonb_strip_nulls(jsonb_build_object('state', ${state}::text, 'at', ${now}::timestamptz, 'verificationMethod', ${verificationMethod ?? sql`NULL`}::text)))`
+}
+
 const ACTION_COLUMNS = sql`a.user_id AS "userId", a.action_code AS "actionCode", a.idempotency_key AS "idempotencyKey",
   a.state, a.state_updated_at AS "stateUpdatedAt", a.created_at AS "createdAt", a.updated_at AS "updatedAt",
   a.verification_method AS "verificationMethod", a.verified_by_credential_id AS "verifiedByCredentialId",
@@ -119,14 +127,15 @@ export async function trackAction(db: Db, tenantId: string, action: NewAction, n
         ), inserted AS (
           INSERT INTO actions AS a (tenant_id, idempotency_key, user_id, action_code, state, state_updated_at, created_at,
                                     updated_at, ip_address, user_agent, device_id, custom, transaction, scope, redirect_url, locale,
-                                    rule_ids, priority_rule_id, rules, output, rule_context)
-          SELECT ${tenantId}, ${a.idempotencyKey}, ${a.userId}, ${a.actionCode},
-                 CASE WHEN cardinality(enrolled.namespaces) > 0 THEN ${a.stateIfEnrolled} ELSE ${a.stateIfNotEnrolled} END,
+                                    rule_ids, priority_rule_id, rules, output, rule_context, state_history)
+          SELECT ${tenantId}, ${a.idempotencyKey}, ${a.userId}, ${a.actionCode}, initial.state,
                  ${now}, ${now}, ${now}, ${a.ipAddress}, ${a.userAgent}, ${a.deviceId}, ${json(a.custom)}, ${json(a.transaction)},
                  ${a.scope}, ${a.redirectUrl}, ${a.locale},
                  ${textArray(r?.ruleIds ?? [])}, ${r?.priorityRuleId ?? null}, ${r ? json(r.rules) : sql`'[]'::jsonb`},
-                 ${json(r?.output ?? null)}, ${json(r?.context ?? null)}
-            FROM enrolled
+                 ${json(r?.output ?? null)}, ${json(r?.context ?? null)}, ${historyEntry(sql`initial.state`, now)}
+            FROM enrolled, LATERAL (
+              SELECT CASE WHEN cardinality(enrolled.namespaces) > 0 THEN ${a.stateIfEnrolled} ELSE ${a.stateIfNotEnrolled} END AS state
+            ) AS initial
           ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
           RETURNING ${ACTION_COLUMNS}, true AS created
         ), found AS (
@@ -174,6 +183,7 @@ export async function setActionState(
         ), updated AS (
           UPDATE actions AS a SET
             state_updated_at = CASE WHEN a.state = ${state} THEN a.state_updated_at ELSE ${now} END,
+            state_history = CASE WHEN a.state = ${state} THEN a.state_history ELSE a.state_history || ${historyEntry(sql`${state}`, now)} END,
             state = ${state}, updated_at = ${now}
           WHERE a.tenant_id = ${tenantId} AND a.idempotency_key = ${key.idempotencyKey}
             AND a.user_id = ${key.userId} AND a.action_code = ${key.actionCode}
@@ -203,7 +213,8 @@ export async function failVerifiableAction(
           SELECT a.state FROM actions a WHERE a.tenant_id = ${tenantId} AND a.idempotency_key = ${key.idempotencyKey}
         ), updated AS (
           UPDATE actions AS a SET state = 'CHALLENGE_FAILED', state_updated_at = ${now}, updated_at = ${now},
-                 verification_method = ${verificationMethod}
+                 verification_method = ${verificationMethod},
+                 state_history = a.state_history || ${historyEntry(sql`'CHALLENGE_FAILED'`, now, sql`${verificationMethod}`)}
            WHERE a.tenant_id = ${tenantId} AND a.idempotency_key = ${key.idempotencyKey}
              AND a.user_id = ${key.userId} AND a.action_code = ${key.actionCode} AND a.state IN ${VERIFIABLE_STATES}
           RETURNING ${ACTION_COLUMNS}
@@ -222,7 +233,13 @@ export interface ActionQuery {
 
 export async function queryUserActions(db: Db, tenantId: string, userId: string, query: ActionQuery): Promise<ActionRow[]> {
   const filters = [sql`a.tenant_id = ${tenantId}`, sql`a.user_id = ${userId}`, sql`a.created_at >= ${query.from}`]
-  if (query.codes?.length) filters.push(sql`a.action_code IN (${sql.join(query.codes.map((c) => sql`${c}`), sql`, `)})`)
+  if (query.codes?.length)
+    filters.push(
+      sql`a.action_code IN (${sql.join(
+        query.codes.map((c) => sql`${c}`),
+        sql`, `,
+      )})`,
+    )
   if (query.state) filters.push(sql`a.state = ${query.state}`)
   return queryRows<ActionRow>(
     db,
@@ -236,6 +253,7 @@ export interface ActionLogFilter {
   actionCode?: string | undefined
   state?: ActionState | undefined
   ruleId?: string | undefined
+  idempotencyKey?: string | undefined
   from?: Date | undefined
   to?: Date | undefined
   /** The (createdAt, idempotencyKey) of the last action of the previous page. */
@@ -245,6 +263,7 @@ export interface ActionLogFilter {
 
 export interface ActionLogRow extends ActionRow {
   ruleContext: Record<string, unknown> | null
+  stateHistory: Array<{ state: ActionState; at: string; verificationMethod?: VerificationMethod }>
 }
 
 /** The tenant's action log, newest first, in pages. */
@@ -254,6 +273,7 @@ export async function queryActionLog(db: Db, tenantId: string, filter: ActionLog
   if (filter.actionCode !== undefined) filters.push(sql`a.action_code = ${filter.actionCode}`)
   if (filter.state !== undefined) filters.push(sql`a.state = ${filter.state}`)
   if (filter.ruleId !== undefined) filters.push(sql`${filter.ruleId} = ANY (a.rule_ids)`)
+  if (filter.idempotencyKey !== undefined) filters.push(sql`a.idempotency_key = ${filter.idempotencyKey}`)
   if (filter.from !== undefined) filters.push(sql`a.created_at >= ${filter.from}`)
   if (filter.to !== undefined) filters.push(sql`a.created_at < ${filter.to}`)
   if (filter.after !== undefined) {
@@ -261,7 +281,8 @@ export async function queryActionLog(db: Db, tenantId: string, filter: ActionLog
   }
   return queryRows<ActionLogRow>(
     db,
-    sql`SELECT ${ACTION_COLUMNS}, a.rule_context AS "ruleContext" FROM actions a WHERE ${sql.join(filters, sql` AND `)}
+    sql`SELECT ${ACTION_COLUMNS}, a.rule_context AS "ruleContext", a.state_history AS "stateHistory"
+          FROM actions a WHERE ${sql.join(filters, sql` AND `)}
          ORDER BY a.created_at DESC, a.idempotency_key DESC LIMIT ${filter.limit}`,
   )
 }
@@ -321,7 +342,10 @@ function credentialCte(tenantId: string, input: VerificationInput) {
   return sql`cred AS (
     SELECT c.credential_id, c.user_id, c.locked_until FROM credentials c
      WHERE c.tenant_id = ${tenantId} AND c.spki_hash = ${Buffer.from(input.spkiHash)}
-       AND c.namespace IN (${sql.join(input.namespaces.map((n) => sql`${n}`), sql`, `)})
+       AND c.namespace IN (${sql.join(
+         input.namespaces.map((n) => sql`${n}`),
+         sql`, `,
+       )})
      ORDER BY c.created_at LIMIT 1
   )`
 }
@@ -371,6 +395,7 @@ export async function completeTokenVerification(
         ), updated AS (
           UPDATE actions a SET state = 'CHALLENGE_SUCCEEDED', state_updated_at = ${now}, updated_at = ${now},
                  verification_method = ${input.verificationMethod},
+                 state_history = a.state_history || ${historyEntry(sql`'CHALLENGE_SUCCEEDED'`, now, sql`${input.verificationMethod}`)},
                  verified_by_credential_id = (SELECT credential_id FROM eligible)
            WHERE a.tenant_id = ${tenantId} AND a.idempotency_key = ${token.idempotencyKey}
              AND a.state IN ${VERIFIABLE_STATES} AND EXISTS (SELECT 1 FROM consumed)
@@ -410,9 +435,10 @@ export async function completeDeviceVerification(
           ON CONFLICT DO NOTHING RETURNING 1
         ), inserted AS (
           INSERT INTO actions AS a (tenant_id, idempotency_key, user_id, action_code, state, state_updated_at, created_at,
-                               updated_at, verification_method, verified_by_credential_id, scope)
+                               updated_at, verification_method, verified_by_credential_id, scope, state_history)
           SELECT ${tenantId}, ${action.idempotencyKey}, eligible.user_id, ${action.actionCode}, 'CHALLENGE_SUCCEEDED',
-                 ${now}, ${now}, ${now}, ${input.verificationMethod}, eligible.credential_id, ${action.scope}
+                 ${now}, ${now}, ${now}, ${input.verificationMethod}, eligible.credential_id, ${action.scope},
+                 ${historyEntry(sql`'CHALLENGE_SUCCEEDED'`, now, sql`${input.verificationMethod}`)}
             FROM eligible WHERE EXISTS (SELECT 1 FROM consumed)
           RETURNING ${ACTION_COLUMNS}
         ), ${touchedCte(tenantId, now, sql`inserted`)},
@@ -451,10 +477,7 @@ export async function consumeTokenAndReadAction(
 }
 
 export async function isTokenUsed(db: Db, tenantId: string, jti: string): Promise<boolean> {
-  const rows = await queryRows<{ one: number }>(
-    db,
-    sql`SELECT 1 AS one FROM used_tokens WHERE tenant_id = ${tenantId} AND jti = ${jti}`,
-  )
+  const rows = await queryRows<{ one: number }>(db, sql`SELECT 1 AS one FROM used_tokens WHERE tenant_id = ${tenantId} AND jti = ${jti}`)
   return rows.length > 0
 }
 

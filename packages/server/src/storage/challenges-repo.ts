@@ -1,6 +1,6 @@
 import { sql, type SQL } from 'drizzle-orm'
 import type { ActionState, CredentialNamespace, TransactionDetails } from '@countersign/protocol'
-import { actionEventData } from './actions-repo.ts'
+import { actionEventData, historyEntry } from './actions-repo.ts'
 import { inTransaction, queryRows, type Db } from './database.ts'
 import { outboxCtes } from './outbox.ts'
 
@@ -40,7 +40,11 @@ const CHALLENGE_COLUMNS = sql`ch.challenge_id AS "challengeId", ch.kind, ch.user
   ch.delivery_results AS "deliveryResults", ch.created_at AS "createdAt", ch.expires_at AS "expiresAt",
   ch.claimed_at AS "claimedAt", ch.answered_at AS "answeredAt", ch.token_issued_at AS "tokenIssuedAt"`
 
-const NAMESPACES = (namespaces: readonly CredentialNamespace[]): SQL => sql.join(namespaces.map((n) => sql`${n}`), sql`, `)
+const NAMESPACES = (namespaces: readonly CredentialNamespace[]): SQL =>
+  sql.join(
+    namespaces.map((n) => sql`${n}`),
+    sql`, `,
+  )
 
 /** The usable credential holding a key: not expired. Locks are the caller's to judge. */
 function credentialCte(tenantId: string, spkiHash: Uint8Array, namespaces: readonly CredentialNamespace[], now: Date): SQL {
@@ -119,7 +123,8 @@ export async function createPushChallenge(
     if (!facts) return { outcome: 'no_user' }
     if (locked.pushBlocked) return { outcome: 'push_blocked' }
     if (facts.actionState === null) return { outcome: 'no_action' }
-    if (facts.actionState !== 'ALLOW' && facts.actionState !== 'CHALLENGE_REQUIRED') return { outcome: 'action_state', state: facts.actionState }
+    if (facts.actionState !== 'ALLOW' && facts.actionState !== 'CHALLENGE_REQUIRED')
+      return { outcome: 'action_state', state: facts.actionState }
     if (facts.pending >= limits.maxPending) return { outcome: 'too_many_pending' }
     if (facts.lastHour >= limits.maxPerHour) return { outcome: 'too_many_per_hour' }
     const devices = await queryRows<PushDevice>(
@@ -246,7 +251,12 @@ export async function findChallengeForDevice(
   )
   const { challenge, credential } = row!
   return {
-    challenge: challenge && { ...challenge, createdAt: new Date(challenge.createdAt), expiresAt: new Date(challenge.expiresAt), deviceCodeHash: null },
+    challenge: challenge && {
+      ...challenge,
+      createdAt: new Date(challenge.createdAt),
+      expiresAt: new Date(challenge.expiresAt),
+      deviceCodeHash: null,
+    },
     credential: credential && { ...credential, lockedUntil: credential.lockedUntil && new Date(credential.lockedUntil) },
   }
 }
@@ -345,7 +355,12 @@ export async function findPendingPushChallenge(
   return {
     credentialId: row!.credentialId,
     nonceSpent: spendNonce === null || row!.nonceSpent,
-    challenge: challenge && { ...challenge, createdAt: new Date(challenge.createdAt), expiresAt: new Date(challenge.expiresAt), deviceCodeHash: null },
+    challenge: challenge && {
+      ...challenge,
+      createdAt: new Date(challenge.createdAt),
+      expiresAt: new Date(challenge.expiresAt),
+      deviceCodeHash: null,
+    },
   }
 }
 
@@ -437,13 +452,15 @@ export async function answerChallenge(db: Db, tenantId: string, answer: Answer, 
            WHERE a.tenant_id = ${tenantId} AND a.idempotency_key = answered.idempotency_key
         ), moved AS (
           INSERT INTO actions AS a (tenant_id, idempotency_key, user_id, action_code, state, state_updated_at, created_at,
-                                    updated_at, verification_method, verified_by_credential_id, scope)
+                                    updated_at, verification_method, verified_by_credential_id, scope, state_history)
           SELECT ${tenantId}, answered.idempotency_key, answered.user_id, answered.action_code,
                  ${approved ? 'CHALLENGE_SUCCEEDED' : 'CHALLENGE_FAILED'}, ${now}, ${now}, ${now}, ${method},
-                 ${answer.credentialId}, 'read:authenticators'
+                 ${answer.credentialId}, 'read:authenticators',
+                 ${historyEntry(sql`${approved ? 'CHALLENGE_SUCCEEDED' : 'CHALLENGE_FAILED'}`, now, sql`${method}`)}
             FROM answered WHERE answered.idempotency_key IS NOT NULL
           ON CONFLICT (tenant_id, idempotency_key) DO UPDATE SET
                  state = EXCLUDED.state, state_updated_at = EXCLUDED.state_updated_at, updated_at = EXCLUDED.updated_at,
+                 state_history = a.state_history || EXCLUDED.state_history,
                  verification_method = EXCLUDED.verification_method, verified_by_credential_id = EXCLUDED.verified_by_credential_id
            WHERE a.state IN ('ALLOW', 'CHALLENGE_REQUIRED')
           RETURNING ${sql.raw(ACTION_RETURNING)}, (xmax = 0) AS inserted
@@ -518,7 +535,13 @@ export async function updatePushCredential(
   change: { pushToken?: string | undefined; expiresAt?: Date | undefined },
   now: Date,
 ): Promise<{ credentialId: string; userId: string; pushToken: string | null; lastVerifiedAt: Date; expiresAt: Date | null } | null> {
-  const [row] = await queryRows<{ credentialId: string; userId: string; pushToken: string | null; lastVerifiedAt: Date; expiresAt: Date | null }>(
+  const [row] = await queryRows<{
+    credentialId: string
+    userId: string
+    pushToken: string | null
+    lastVerifiedAt: Date
+    expiresAt: Date | null
+  }>(
     db,
     sql`UPDATE credentials c SET signing_nonce = NULL, signing_nonce_expires_at = NULL, last_verified_at = ${now},
                failed_attempts = 0, locked_until = NULL

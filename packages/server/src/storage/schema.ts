@@ -139,6 +139,8 @@ export const actions = pgTable(
     output: jsonb('output'),
     /** The rule context the outcome was decided on (docs/rules.md); null when no rule ran. */
     ruleContext: jsonb('rule_context'),
+    /** Every state the action was in: `[{state, at, verificationMethod?}]`, appended by the statement that changes it. */
+    stateHistory: jsonb('state_history').notNull().default(sql`'[]'::jsonb`),
   },
   (t) => [
     primaryKey({ columns: [t.tenantId, t.idempotencyKey] }),

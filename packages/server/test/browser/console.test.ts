@@ -238,6 +238,12 @@ describe('rules', () => {
     await dialog.getByRole('button', { name: 'Configure' }).click()
     await heading(page, actionCode)
 
+    // The action's own setting over the tenant's: saved, and shown as the action's.
+    await page.getByLabel('Token lifetime (seconds)').fill('900')
+    await page.getByRole('button', { name: 'Save configuration' }).click()
+    await page.getByText('Configuration saved.').waitFor()
+    expect(expectOk(await api.manage('GET', `/action-configurations/${actionCode}`))).toMatchObject({ tokenTtlSeconds: 900, defaultOutcome: 'ALLOW' })
+
     await page.getByRole('link', { name: 'Add rule' }).click()
     await heading(page, 'New rule')
     await page.getByLabel('Name').fill('Large payout')
@@ -280,6 +286,10 @@ describe('rules', () => {
     await matched.getByRole('link', { name: 'Large payout' }).waitFor()
     expect(await matched.getByText('Decided').count()).toBe(1)
     expect(await page.locator('.json').first().textContent()).toContain('"outcome": "CHALLENGE"')
+    // Its state history so far: tracked, challenge required.
+    const history = page.locator('.timeline li')
+    expect(await history.count()).toBe(1)
+    expect(await history.first().textContent()).toMatch(/Tracked: Challenge required/)
     await screenshot(page, 'console-action-detail')
 
     // The rule editor's test panel: the saved rule and a draft, against that recent action.
@@ -371,6 +381,15 @@ describe('every page', () => {
       await page.locator('.loading').waitFor({ state: 'detached' })
       await screenshot(page, `console-${name}`)
     }
+    // Settings: a change is saved, and the new name shows in the sidebar at once.
+    await page.goto(`${h.baseUrl}/console/settings`)
+    await page.getByLabel('Name').fill('Bank of Tests')
+    await page.getByLabel('Origins, one per line').fill('https://bank.example\nhttps://app.bank.example')
+    await page.getByRole('button', { name: 'Save settings' }).click()
+    await page.getByText('Settings saved.').waitFor()
+    await expect.poll(() => page.locator('.brand-tenant').textContent()).toBe('Bank of Tests')
+    expect(expectOk(await api.manage('GET', '/tenant')).allowedOrigins).toEqual(['https://bank.example', 'https://app.bank.example'])
+
     // The overview draws what was tracked, with a table beside each chart.
     await page.goto(`${h.baseUrl}/console/`)
     await page.getByRole('img', { name: 'Actions by outcome' }).waitFor()

@@ -1,0 +1,221 @@
+// "Test against a past action": the dry run evaluates an action code's rules (and a draft
+// condition) against a recorded action's context and records nothing.
+import { useId, useState, type FormEvent } from 'react'
+import type { ActionLogPage, DryRunRequest, DryRunResponse } from '@countersign/protocol'
+import { api, describeError, segment } from '../api.ts'
+import { formatDateTime, stateLabel } from '../format.ts'
+import { useResource } from '../use-resource.ts'
+import { ConditionError, conditionErrorOf, type ConditionErrorDetails } from './condition-error.tsx'
+import { Badge, Empty, ErrorBanner, JsonView, OutcomeBadge, StateBadge, TableScroll } from './ui.tsx'
+
+type Source = 'recent' | 'manual'
+
+export function RuleTestPanel({
+  actionCode,
+  draftCondition,
+  initialUserId,
+  initialIdempotencyKey,
+  onDraftError,
+}: {
+  actionCode: string
+  /** The condition being edited, evaluated beside the saved rules. */
+  draftCondition?: string
+  initialUserId?: string | undefined
+  initialIdempotencyKey?: string | undefined
+  /** A draft that does not compile: the editor shows it under the condition. */
+  onDraftError?: (details: ConditionErrorDetails) => void
+}) {
+  const id = useId()
+  const recent = useResource(
+    (signal) => api<ActionLogPage>('GET', '/actions', undefined, { signal, query: { actionCode, limit: 25 } }),
+    actionCode,
+  )
+  const [source, setSource] = useState<Source>(initialUserId && initialIdempotencyKey ? 'manual' : 'recent')
+  /** Index into the recent actions (the list is loaded once). */
+  const [picked, setPicked] = useState('0')
+  const [userId, setUserId] = useState(initialUserId ?? '')
+  const [idempotencyKey, setIdempotencyKey] = useState(initialIdempotencyKey ?? '')
+  const [busy, setBusy] = useState(false)
+  const [error, setError] = useState<unknown>(undefined)
+  const [draftError, setDraftError] = useState<ConditionErrorDetails | null>(null)
+  const [result, setResult] = useState<DryRunResponse | null>(null)
+
+  const recentItems = recent.data?.items ?? []
+  const chosen = source === 'recent' ? (recentItems[Number(picked)] ?? recentItems[0]) : undefined
+  const target = source === 'recent' ? (chosen ? { userId: chosen.userId, idempotencyKey: chosen.idempotencyKey } : null) : userId.trim() && idempotencyKey.trim() ? { userId: userId.trim(), idempotencyKey: idempotencyKey.trim() } : null
+
+  const run = async (event: FormEvent) => {
+    event.preventDefault()
+    if (!target) return
+    setBusy(true)
+    setError(undefined)
+    setDraftError(null)
+    const body: DryRunRequest = { ...target, ...(draftCondition?.trim() ? { condition: draftCondition } : {}) }
+    try {
+      setResult(await api<DryRunResponse>('POST', `/action-configurations/${segment(actionCode)}/rules/dry-run`, body))
+    } catch (reason) {
+      setResult(null)
+      const details = conditionErrorOf(reason)
+      if (details) {
+        setDraftError(details)
+        onDraftError?.(details)
+      } else setError(reason)
+    } finally {
+      setBusy(false)
+    }
+  }
+
+  return (
+    <div className="test-panel">
+      <form onSubmit={run} className="test-form">
+        <fieldset className="field">
+          <legend>Past action</legend>
+          <div className="segmented">
+            <label className="checkbox">
+              <input type="radio" name={`${id}-source`} checked={source === 'recent'} onChange={() => setSource('recent')} />
+              A recent action
+            </label>
+            <label className="checkbox">
+              <input type="radio" name={`${id}-source`} checked={source === 'manual'} onChange={() => setSource('manual')} />
+              By user and idempotency key
+            </label>
+          </div>
+        </fieldset>
+        {source === 'recent' ? (
+          <div className="field">
+            <label htmlFor={`${id}-recent`}>Recent {actionCode} actions</label>
+            {recent.error ? <ErrorBanner message={describeError(recent.error)} /> : null}
+            {recent.data && recentItems.length === 0 ? (
+              <Empty>No tracked actions of this code yet.</Empty>
+            ) : (
+              <select id={`${id}-recent`} className="select" value={chosen ? String(recentItems.indexOf(chosen)) : ''} onChange={(e) => setPicked(e.target.value)} disabled={recentItems.length === 0}>
+                {recentItems.map((a, index) => (
+                  <option key={`${a.userId}\n${a.idempotencyKey}`} value={String(index)}>
+                    {formatDateTime(a.createdAt)} · {a.userId} · {stateLabel[a.state]}
+                  </option>
+                ))}
+              </select>
+            )}
+          </div>
+        ) : (
+          <div className="form-grid form-grid-2">
+            <div className="field">
+              <label htmlFor={`${id}-user`}>User ID</label>
+              <input id={`${id}-user`} className="input mono" value={userId} onChange={(e) => setUserId(e.target.value)} required spellCheck={false} />
+            </div>
+            <div className="field">
+              <label htmlFor={`${id}-key`}>Idempotency key</label>
+              <input id={`${id}-key`} className="input mono" value={idempotencyKey} onChange={(e) => setIdempotencyKey(e.target.value)} required spellCheck={false} />
+            </div>
+          </div>
+        )}
+        <div className="form-actions form-actions-start">
+          <button type="submit" className="button" disabled={!target || busy}>
+            {busy ? 'Testing…' : draftCondition !== undefined ? 'Test this condition' : 'Test the rules'}
+          </button>
+        </div>
+      </form>
+      {error !== undefined ? <ErrorBanner message={describeError(error)} /> : null}
+      {draftError && !onDraftError ? <ConditionError details={draftError} condition={draftCondition ?? ''} /> : null}
+      {result ? <DryRunResult result={result} hasDraft={draftCondition !== undefined && draftCondition.trim() !== ''} /> : null}
+    </div>
+  )
+}
+
+function Inputs({ inputs }: { inputs: Record<string, unknown> }) {
+  const entries = Object.entries(inputs)
+  if (entries.length === 0) return <span className="muted">—</span>
+  return (
+    <dl className="inputs">
+      {entries.map(([name, value]) => (
+        <div key={name}>
+          <dt className="mono">{name}</dt>
+          <dd className="mono">{JSON.stringify(value)}</dd>
+        </div>
+      ))}
+    </dl>
+  )
+}
+
+function Matched({ matched, error }: { matched: boolean; error?: string | undefined }) {
+  if (error !== undefined) return <Badge tone="danger">Error</Badge>
+  return matched ? <Badge tone="accent">Matched</Badge> : <Badge>Not matched</Badge>
+}
+
+function DryRunResult({ result, hasDraft }: { result: DryRunResponse; hasDraft: boolean }) {
+  const decider = result.rules.find((r) => r.ruleId === result.priorityRuleId)
+  return (
+    <div className="dry-run" aria-live="polite">
+      <h3>Result</h3>
+      <p className="dry-run-summary">
+        <OutcomeBadge outcome={result.outcome} /> <StateBadge state={result.state} />{' '}
+        {result.decidedBy === 'rule' && decider ? (
+          <span>
+            decided by <strong>{decider.name}</strong> (priority {decider.priority})
+          </span>
+        ) : (
+          <span>no active rule matched: the default outcome applies</span>
+        )}
+      </p>
+      {hasDraft && result.draft ? (
+        <div className="draft-result">
+          <p>
+            <strong>This condition:</strong> <Matched matched={result.draft.matched} error={result.draft.error} />
+            {result.draft.error ? <span className="text-danger"> {result.draft.error}</span> : null}
+          </p>
+          <Inputs inputs={result.draft.inputs} />
+        </div>
+      ) : null}
+      {result.rules.length > 0 ? (
+        <TableScroll label="Rule results">
+          <table className="table table-compact">
+            <thead>
+              <tr>
+                <th scope="col" className="num">
+                  Priority
+                </th>
+                <th scope="col">Rule</th>
+                <th scope="col">Outcome</th>
+                <th scope="col">Result</th>
+                <th scope="col">Inputs</th>
+              </tr>
+            </thead>
+            <tbody>
+              {result.rules.map((rule) => (
+                <tr key={rule.ruleId} className={rule.isActive ? undefined : 'row-muted'}>
+                  <td className="num">{rule.priority}</td>
+                  <td>
+                    {rule.name}
+                    {!rule.isActive ? <span className="muted small"> (inactive)</span> : null}
+                    {rule.ruleId === result.priorityRuleId ? (
+                      <>
+                        {' '}
+                        <Badge tone="accent">Decided</Badge>
+                      </>
+                    ) : null}
+                  </td>
+                  <td>
+                    <OutcomeBadge outcome={rule.outcome} />
+                  </td>
+                  <td>
+                    <Matched matched={rule.matched} error={rule.error} />
+                    {rule.error ? <div className="text-danger small">{rule.error}</div> : null}
+                  </td>
+                  <td>
+                    <Inputs inputs={rule.inputs} />
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </TableScroll>
+      ) : (
+        <p className="muted">This action code has no saved rules.</p>
+      )}
+      <details className="disclosure">
+        <summary>Context the rules saw</summary>
+        <JsonView value={result.context} label="Rule context" />
+      </details>
+    </div>
+  )
+}

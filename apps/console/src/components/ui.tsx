@@ -1,0 +1,180 @@
+// Small pieces every page uses: headers, badges, dates, errors, JSON, paging, copy buttons.
+import { useEffect, useId, useRef, useState, type ReactNode } from 'react'
+import type { ActionState, RuleOutcome } from '@countersign/protocol'
+import { formatDateTime, outcomeLabel, outcomeTone, stateLabel, stateTone, type Tone } from '../format.ts'
+
+export function PageHeader({ title, description, actions, back }: { title: string; description?: ReactNode; actions?: ReactNode; back?: ReactNode }) {
+  useEffect(() => {
+    document.title = `${title} · Countersign`
+  }, [title])
+  return (
+    <header className="page-header">
+      {back ? <div className="page-back">{back}</div> : null}
+      <div className="page-header-row">
+        <div className="page-header-text">
+          <h1 tabIndex={-1}>{title}</h1>
+          {description ? <p className="page-description">{description}</p> : null}
+        </div>
+        {actions ? <div className="page-actions">{actions}</div> : null}
+      </div>
+    </header>
+  )
+}
+
+export function Section({ title, description, actions, children }: { title: string; description?: ReactNode; actions?: ReactNode; children: ReactNode }) {
+  const id = useId()
+  return (
+    <section className="card" aria-labelledby={id}>
+      <div className="card-header">
+        <div>
+          <h2 id={id}>{title}</h2>
+          {description ? <p className="card-description">{description}</p> : null}
+        </div>
+        {actions ? <div className="card-actions">{actions}</div> : null}
+      </div>
+      <div className="card-body">{children}</div>
+    </section>
+  )
+}
+
+export function Badge({ tone = 'neutral', children }: { tone?: Tone; children: ReactNode }) {
+  return <span className={`badge badge-${tone}`}>{children}</span>
+}
+
+export const StateBadge = ({ state }: { state: ActionState }) => <Badge tone={stateTone[state]}>{stateLabel[state]}</Badge>
+export const OutcomeBadge = ({ outcome }: { outcome: RuleOutcome }) => <Badge tone={outcomeTone[outcome]}>{outcomeLabel[outcome]}</Badge>
+
+export function DateTime({ value, seconds = false }: { value: string | undefined; seconds?: boolean }) {
+  if (!value) return <span className="muted">—</span>
+  return (
+    <time dateTime={value} title={value}>
+      {formatDateTime(value, seconds)}
+    </time>
+  )
+}
+
+export function ErrorBanner({ message, children }: { message: string; children?: ReactNode }) {
+  return (
+    <div className="banner banner-error" role="alert">
+      <svg viewBox="0 0 20 20" aria-hidden="true" focusable="false" className="banner-icon">
+        <circle cx="10" cy="10" r="8" />
+        <path d="M10 6v5M10 13.5v.5" />
+      </svg>
+      <div>
+        {message}
+        {children}
+      </div>
+    </div>
+  )
+}
+
+export function Notice({ tone = 'info', children }: { tone?: 'info' | 'success' | 'warning'; children: ReactNode }) {
+  return (
+    <div className={`banner banner-${tone}`} role="status">
+      {children}
+    </div>
+  )
+}
+
+export function Loading({ label = 'Loading…' }: { label?: string }) {
+  return (
+    <p className="loading" role="status">
+      <span className="spinner" aria-hidden="true" />
+      {label}
+    </p>
+  )
+}
+
+export function Empty({ children }: { children: ReactNode }) {
+  return <p className="empty">{children}</p>
+}
+
+/** JSON as the API gave it, indented. */
+export function JsonView({ value, label }: { value: unknown; label: string }) {
+  if (value === undefined) return <p className="muted">None recorded.</p>
+  return (
+    <pre className="json" aria-label={label} tabIndex={0}>
+      {JSON.stringify(value, null, 2)}
+    </pre>
+  )
+}
+
+export function Pager({ pageNumber, hasPrevious, nextCursor, onPrevious, onNext }: { pageNumber: number; hasPrevious: boolean; nextCursor: string | undefined; onPrevious(): void; onNext(cursor: string): void }) {
+  return (
+    <nav className="pager" aria-label="Pages">
+      <button type="button" className="button" onClick={onPrevious} disabled={!hasPrevious}>
+        Previous
+      </button>
+      <span className="pager-page" aria-live="polite">
+        Page {pageNumber}
+      </span>
+      <button type="button" className="button" onClick={() => nextCursor && onNext(nextCursor)} disabled={!nextCursor}>
+        Next page
+      </button>
+    </nav>
+  )
+}
+
+/** Tables scroll sideways inside this on narrow screens instead of widening the page. */
+export function TableScroll({ label, children }: { label: string; children: ReactNode }) {
+  return (
+    <div className="table-scroll" role="region" aria-label={label} tabIndex={0}>
+      {children}
+    </div>
+  )
+}
+
+async function writeClipboard(text: string): Promise<boolean> {
+  try {
+    await navigator.clipboard.writeText(text)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** Copies a value; when the clipboard is refused, selects the value's field so the operator can copy it. */
+export function CopyButton({ value, label = 'Copy', target }: { value: string; label?: string; target?: HTMLInputElement | HTMLTextAreaElement | null }) {
+  const [copied, setCopied] = useState<'yes' | 'select' | null>(null)
+  const timer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined)
+  useEffect(() => () => clearTimeout(timer.current), [])
+  const copy = async () => {
+    const ok = await writeClipboard(value)
+    if (!ok && target) {
+      target.focus()
+      target.select()
+    }
+    setCopied(ok ? 'yes' : 'select')
+    clearTimeout(timer.current)
+    timer.current = setTimeout(() => setCopied(null), 2000)
+  }
+  return (
+    <>
+      <button type="button" className="button button-small copy-button" onClick={copy} aria-label={label}>
+        {copied === 'yes' ? 'Copied' : copied === 'select' ? 'Press Ctrl+C' : 'Copy'}
+      </button>
+      <span className="visually-hidden" aria-live="polite">
+        {copied === 'yes' ? 'Copied to the clipboard' : copied === 'select' ? 'Selected; press Control C to copy' : ''}
+      </span>
+    </>
+  )
+}
+
+/** A read-only value with a label and a copy button; a secret wraps, so all of it shows. */
+export function CopyField({ label, value, secret = false }: { label: string; value: string; secret?: boolean }) {
+  const id = useId()
+  const [field, setField] = useState<HTMLInputElement | HTMLTextAreaElement | null>(null)
+  return (
+    <div className="field">
+      <label htmlFor={id}>{label}</label>
+      <div className="copy-field">
+        {secret ? (
+          <textarea id={id} ref={setField} className="textarea mono secret-value" value={value} readOnly rows={2} spellCheck={false} onFocus={(e) => e.currentTarget.select()} />
+        ) : (
+          <input id={id} ref={setField} className="input mono" value={value} readOnly spellCheck={false} onFocus={(e) => e.currentTarget.select()} />
+        )}
+        <CopyButton value={value} label={`Copy ${label.toLowerCase()}`} target={field} />
+      </div>
+    </div>
+  )
+}

@@ -1,0 +1,62 @@
+// Loading one thing from the API for a page: the answer, the refusal, and a way to load again.
+import { useCallback, useEffect, useRef, useState } from 'react'
+
+export interface Resource<T> {
+  data: T | undefined
+  error: unknown
+  loading: boolean
+  reload(): void
+  /** Replace the loaded value after a change the page made itself. */
+  setData(update: (current: T | undefined) => T | undefined): void
+}
+
+/**
+ * Runs `load` when the page mounts and whenever `key` changes; a load still running when the
+ * key changes is aborted, so an old answer never replaces a newer one.
+ */
+export function useResource<T>(load: (signal: AbortSignal) => Promise<T>, key: string): Resource<T> {
+  const [data, setData] = useState<T | undefined>(undefined)
+  const [error, setError] = useState<unknown>(undefined)
+  const [loading, setLoading] = useState(true)
+  const [generation, setGeneration] = useState(0)
+  const loadRef = useRef(load)
+  loadRef.current = load
+
+  useEffect(() => {
+    const controller = new AbortController()
+    setLoading(true)
+    setError(undefined)
+    loadRef.current(controller.signal).then(
+      (value) => {
+        if (controller.signal.aborted) return
+        setData(value)
+        setLoading(false)
+      },
+      (reason: unknown) => {
+        if (controller.signal.aborted) return
+        setError(reason)
+        setLoading(false)
+      },
+    )
+    return () => controller.abort()
+  }, [key, generation])
+
+  const reload = useCallback(() => setGeneration((n) => n + 1), [])
+  return { data, error, loading, reload, setData }
+}
+
+/**
+ * Previous/next through a cursor-paginated list. The pages seen are a stack of cursors; a new
+ * filter (`key`) starts again from the first page.
+ */
+export function useCursorPages(key: string) {
+  const [state, setState] = useState<{ key: string; cursors: string[] }>({ key, cursors: [] })
+  const cursors = state.key === key ? state.cursors : []
+  return {
+    cursor: cursors.at(-1),
+    pageNumber: cursors.length + 1,
+    hasPrevious: cursors.length > 0,
+    next: (cursor: string) => setState({ key, cursors: [...cursors, cursor] }),
+    previous: () => setState({ key, cursors: cursors.slice(0, -1) }),
+  }
+}
