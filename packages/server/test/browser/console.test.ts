@@ -428,3 +428,61 @@ describe('every page', () => {
     await context.close()
   })
 })
+
+describe('the keyboard alone', () => {
+  it('signs in, moves between pages, opens and dismisses a dialog, with focus always visible', async () => {
+    const { context, page, errors } = await newPage()
+    await page.goto(`${h.baseUrl}/console/api-keys`)
+    await heading(page, 'Sign in to the console')
+    /** Tabs until the focused element matches, at most `limit` times; fails if it never does. */
+    const tabTo = async (matches: (el: { tag: string; text: string; label: string }) => boolean, limit = 30) => {
+      for (let i = 0; i < limit; i++) {
+        await page.keyboard.press('Tab')
+        const focused = await page.evaluate(() => {
+          const el = document.activeElement as HTMLElement | null
+          return { tag: el?.tagName ?? '', text: (el?.textContent ?? '').trim(), label: el?.getAttribute('aria-label') ?? (el as HTMLInputElement | null)?.labels?.[0]?.textContent?.trim() ?? '' }
+        })
+        if (matches(focused)) return
+      }
+      throw new Error('the element was never reached with Tab')
+    }
+    const focusIsVisible = () =>
+      page.evaluate(() => {
+        const el = document.activeElement as HTMLElement
+        const style = getComputedStyle(el)
+        return el.matches(':focus-visible') && (style.outlineStyle !== 'none' || style.boxShadow !== 'none')
+      })
+
+    await tabTo((el) => el.tag === 'BUTTON' && el.text === 'Use a management key instead')
+    expect(await focusIsVisible()).toBe(true)
+    await page.keyboard.press('Enter')
+    await tabTo((el) => el.tag === 'INPUT' && el.label.startsWith('Management key'))
+    await page.keyboard.type(api.tenant.managementKey)
+    await page.keyboard.press('Enter')
+    await heading(page, 'API keys')
+
+    // The sidebar: Tab to a link, Enter follows it.
+    await tabTo((el) => el.tag === 'A' && el.text === 'Audit log')
+    expect(await focusIsVisible()).toBe(true)
+    await page.keyboard.press('Enter')
+    await heading(page, 'Audit log')
+    await tabTo((el) => el.tag === 'A' && el.text === 'API keys')
+    await page.keyboard.press('Enter')
+    await heading(page, 'API keys')
+
+    // A revoke dialog opened from the keyboard takes focus, and Escape closes it with nothing revoked.
+    const activeKeys = async () => (expectOk(await api.manage('GET', '/api-keys')).items as Array<{ revokedAt?: string }>).filter((k) => !k.revokedAt).length
+    const activeBefore = await activeKeys()
+    await tabTo((el) => el.tag === 'BUTTON' && el.text.startsWith('Revoke'), 60)
+    await page.keyboard.press('Enter')
+    const dialog = page.getByRole('dialog')
+    await dialog.waitFor()
+    expect(await page.evaluate(() => document.activeElement?.closest('dialog') !== null)).toBe(true)
+    await page.keyboard.press('Escape')
+    await expect.poll(() => dialog.count()).toBe(0)
+    expect(await activeKeys()).toBe(activeBefore)
+
+    expect(unexpected(errors, refused(401))).toEqual([])
+    await context.close()
+  })
+})
