@@ -3,7 +3,7 @@
 // signs an in-app challenge for the token's action; "Use this browser as a device" first
 // registers a new key with the token (it needs add:authenticators, or a user's first device).
 import { WebCryptoKeyStore } from '@countersign/client/browser'
-import { IN_APP_NAMESPACE, type Failure } from '@countersign/client'
+import { browserDeviceName, IN_APP_NAMESPACE, type Failure } from '@countersign/client'
 import { announce, button, h, icon, replace, spinner } from './dom.ts'
 import { endsRequest, type FlowContext } from './flow.ts'
 import { explain } from './messages.ts'
@@ -38,31 +38,6 @@ export async function holdsInAppKey(keyStore: WebCryptoKeyStore, databaseName: s
     // Storage blocked (private browsing, site data off): this browser cannot be a device.
     return false
   }
-}
-
-/** A name for the credential in the user's device list, e.g. "Chrome on Linux". */
-export function browserDeviceName(userAgent: string = navigator.userAgent): string {
-  const browser = /Edg\//.test(userAgent)
-    ? 'Edge'
-    : /Firefox\//.test(userAgent)
-      ? 'Firefox'
-      : /Chrom(e|ium)\//.test(userAgent)
-        ? 'Chrome'
-        : /Safari\//.test(userAgent)
-          ? 'Safari'
-          : 'Browser'
-  const system = /Android/.test(userAgent)
-    ? 'Android'
-    : /iPhone|iPad/.test(userAgent)
-      ? 'iOS'
-      : /Mac OS X/.test(userAgent)
-        ? 'macOS'
-        : /Windows/.test(userAgent)
-          ? 'Windows'
-          : /Linux|X11/.test(userAgent)
-            ? 'Linux'
-            : undefined
-  return system ? `${browser} on ${system}` : browser
 }
 
 /**
@@ -110,7 +85,7 @@ export function inAppMethod(context: FlowContext, mode: 'verify' | 'enroll', opt
       show('enrolling', [spinner(), 'Registering this browser…'], 'Registering this browser.')
       const added = await context.client.inapp.addCredential({
         token: context.token,
-        deviceName: browserDeviceName(),
+        deviceName: browserDeviceName(navigator.userAgent),
         devicePlatform: 'web',
         userAuthenticationRequired: false,
       })

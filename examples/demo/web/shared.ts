@@ -1,6 +1,8 @@
 // What both pages share: calling the bank's API, escaping text for HTML, and the timeline
 // that says who did what (the bank's backend, the page, Countersign, the phone).
 
+import { browserDeviceName } from '@countersign/client'
+
 export class ApiFailure extends Error {
   constructor(
     readonly status: number,
@@ -39,28 +41,7 @@ export function element<T extends HTMLElement = HTMLElement>(selector: string, r
 
 /** "Chrome on Linux" from a user agent string, for what the phone shows about a request. */
 export function describeUserAgent(userAgent: string | undefined): string {
-  if (!userAgent) return 'an unknown browser'
-  const browser = /Edg\//.test(userAgent)
-    ? 'Edge'
-    : /Firefox\//.test(userAgent)
-      ? 'Firefox'
-      : /Chrom(e|ium)\//.test(userAgent)
-        ? 'Chrome'
-        : /Safari\//.test(userAgent)
-          ? 'Safari'
-          : 'a browser'
-  const system = /Android/.test(userAgent)
-    ? 'Android'
-    : /iPhone|iPad/.test(userAgent)
-      ? 'iOS'
-      : /Mac OS X/.test(userAgent)
-        ? 'macOS'
-        : /Windows/.test(userAgent)
-          ? 'Windows'
-          : /Linux/.test(userAgent)
-            ? 'Linux'
-            : ''
-  return system ? `${browser} on ${system}` : browser
+  return userAgent ? browserDeviceName(userAgent) : 'an unknown browser'
 }
 
 export type Actor = 'bank' | 'page' | 'countersign' | 'phone' | 'app'

@@ -61,6 +61,7 @@ export { signedDecisionMessage, transactionHash, type Decision, type SignedDecis
 export { EventStreamParser, serverSentEvents, type ServerSentEvent } from './event-stream.ts'
 export { challengeIdFromQrPayload, qrPayload } from './qr-payload.ts'
 export { MemoryKeyStore } from './memory-key-store.ts'
+export { browserDeviceName } from './user-agent.ts'
 export { p1363ToDer, derToP1363, isP256Spki, p256SpkiFromPoint } from './der.ts'
 export { clientErrorCodes, type Result, type Success, type Failure, type ClientErrorCode } from './result.ts'
 export type { TokenStorage } from './storage.ts'
