@@ -226,10 +226,13 @@ function configOrExit(): Config {
 /** Opens the configured database (migrating it), runs `work`, closes it. */
 async function withDeps(work: (deps: Deps, config: Config) => Promise<void>): Promise<void> {
   const config = configOrExit()
-  const deps = await openDeps(config, createLogger('warn', process.stderr as never))
+  // A command checks no request limits: it needs no Redis connection (which would also keep it from exiting).
+  const deps = await openDeps({ ...config, REDIS_URL: undefined }, createLogger('warn', process.stderr as never))
   try {
     await work(deps, config)
   } finally {
+    await deps.push.close()
+    await deps.apiKeyFailures.close()
     await deps.database.close()
   }
 }

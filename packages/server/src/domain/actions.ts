@@ -24,7 +24,7 @@ import { decide, needsOf } from './rules/engine.ts'
 import { buildContext, type ActionFacts } from './rules/signals.ts'
 import type { EffectiveActionSettings, TenantContext } from './tenants.ts'
 
-const DEFAULT_SCOPE = 'read:authenticators'
+export const DEFAULT_SCOPE = 'read:authenticators'
 const QUERY_WINDOW_DAYS = 30
 const QUERY_LIMIT = 1000
 

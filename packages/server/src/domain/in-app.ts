@@ -11,7 +11,7 @@ import { wakeWebhooks } from './out-of-band.ts'
 import { challengeLifetimeSeconds } from './tenants.ts'
 import { verificationAllows } from './verification-webhook.ts'
 
-const IN_APP_NAMESPACES = ['in-app', 'device'] as const
+export const IN_APP_NAMESPACES = ['in-app', 'device'] as const
 
 /**
  * The action recorded when a device verifies with only the tenant ID and names no action (the

@@ -1,6 +1,6 @@
 import { sql, type SQL } from 'drizzle-orm'
 import type { ActionState, CredentialNamespace, VerificationMethod } from '@countersign/protocol'
-import { queryRows, textArray, type Db } from './database.ts'
+import { queryRows, queryRowsPrepared, textArray, type Db } from './database.ts'
 import { outboxCtes } from './outbox.ts'
 
 /**
@@ -97,7 +97,7 @@ export async function trackAction(db: Db, tenantId: string, action: NewAction, n
   const a = action
   const r = a.rules
   const json = (value: unknown) => sql`${value === null ? null : JSON.stringify(value)}::jsonb`
-  const [row] = await queryRows<TrackedAction>(
+  const [row] = await queryRowsPrepared<TrackedAction>(
     db,
     sql`WITH ${
       a.createConfiguration
@@ -374,7 +374,7 @@ export async function completeTokenVerification(
   input: VerificationInput,
   now: Date,
 ): Promise<VerificationOutcome> {
-  const [row] = await queryRows<VerificationOutcome>(
+  const [row] = await queryRowsPrepared<VerificationOutcome>(
     db,
     sql`WITH ${credentialCte(tenantId, input)}, act AS (
           SELECT a.state FROM actions a
@@ -462,7 +462,7 @@ export async function consumeTokenAndReadAction(
   tenantId: string,
   token: { jti: string; expiresAt: Date; idempotencyKey: string },
 ): Promise<{ firstUse: boolean; action: ActionRow | null }> {
-  const [row] = await queryRows<ActionRow & { firstUse: boolean; found: boolean }>(
+  const [row] = await queryRowsPrepared<ActionRow & { firstUse: boolean; found: boolean }>(
     db,
     sql`WITH used AS (
           INSERT INTO used_tokens (tenant_id, jti, expires_at) VALUES (${tenantId}, ${token.jti}, ${token.expiresAt})
