@@ -36,6 +36,8 @@ export const FLOW_CALLS = {
    */
   'track-paired': ['track', 'track-rules'],
 } as const
+/** Columns of FLOW_CALLS that time something other than an HTTP request, left out of calls/s. */
+export const NOT_REQUESTS: ReadonlySet<string> = new Set(['event'])
 export type FlowKind = keyof typeof FLOW_CALLS
 export type Call = (typeof FLOW_CALLS)[FlowKind][number]
 export const FLOW_KINDS = Object.keys(FLOW_CALLS) as FlowKind[]
@@ -99,7 +101,8 @@ const PAYEES = ['ACME Ltd', 'Kiwi Power', 'City Council', 'Harbour Dental', 'Gre
 export class FlowError extends Error {
   override name = 'FlowError'
   constructor(
-    readonly call: Call | 'enroll',
+    /** A call of a flow, `enroll`, or the peer's `token`. */
+    readonly call: Call | 'enroll' | 'token',
     readonly key: string,
   ) {
     super(key)
@@ -341,8 +344,8 @@ export class CountersignApi {
    * payments, so the answer must be CHALLENGE_REQUIRED with or without rules: both flows do
    * the same work but for the rules.
    */
-  async trackFlow(user: BenchUser, payment: Payment, observe: CallObserver): Promise<void> {
-    await this.#track(this.#nodes[0]!, user, trackRequest(payment), observe)
+  async trackFlow(user: BenchUser, payment: Payment, observe: CallObserver, flow = 0): Promise<void> {
+    await this.#track(this.#at(flow, 0), user, trackRequest(payment), observe)
   }
 
   /**
@@ -350,8 +353,9 @@ export class CountersignApi {
    * with them (call `track-rules`), in random order so that neither is always the one that
    * finds the caches warm.
    */
-  async pairedTrackFlow(user: BenchUser, payment: Payment, observe: CallObserver): Promise<void> {
-    const http = this.#nodes[0]!
+  async pairedTrackFlow(user: BenchUser, payment: Payment, observe: CallObserver, flow = 0): Promise<void> {
+    // Both on one node, so the two calls of a pair differ by the rules only.
+    const http = this.#at(flow, 0)
     const plain = () => this.#track(http, user, trackRequest(payment), observe, { call: 'track', action: PLAIN_ACTION })
     const ruled = () => this.#track(http, user, trackRequest(payment), observe, { call: 'track-rules', action: ACTION })
     const [first, second] = Math.random() < 0.5 ? [plain, ruled] : [ruled, plain]

@@ -2,12 +2,23 @@
 // its next flow when the last one ends, as a pool of busy apps would). Only what completes
 // inside the measured window counts, so the warm-up (JIT, connection pools, caches) and the
 // tail of flows still in flight when the window closes do not skew the rate.
-import { FLOW_CALLS, FlowError, paymentBy, type BenchUser, type Call, type CallObserver, type CountersignApi, type FlowKind } from './countersign.ts'
+import { FlowError, NOT_REQUESTS, paymentBy, type BenchUser, type CountersignApi, type FlowKind, type FlowRecord } from './countersign.ts'
 import type { UserPool } from './user-pool.ts'
+
+/** Told after every call of a flow, successful or not, with its latency in ms. */
+export type Observe = (call: string, ms: number, ok: boolean) => void
+
+/**
+ * One flow for `user`, whatever runs it (the server over HTTP, the floor in this process, the
+ * peer): `flow` numbers it from 0 in the order flows start, and the result is what the
+ * correctness check needs of a completed flow (nothing for the track flows).
+ */
+export type FlowRunner<U> = (user: U, flow: number, observe: Observe) => Promise<FlowRecord | void>
 
 export interface LoadOptions {
   label: string
-  flow: FlowKind
+  /** The calls of a flow, in order: the latency columns. */
+  calls: readonly string[]
   concurrency: number
   warmupMs: number
   durationMs: number
@@ -25,11 +36,23 @@ export interface LoadResult {
   erroredFlows: number
   calls: number
   /** Successful calls' latencies in ms, for each call of the flow. */
-  latencies: Partial<Record<Call, number[]>>
+  latencies: Record<string, number[]>
   errors: Record<string, number>
   warmup: { seconds: number; flows: number; erroredFlows: number }
   /** Why the window closed before its time, when the user pool ran out (see ExclusiveUsers). */
   endedEarly: string | null
+  /**
+   * Everything the run did, warm-up and the flows still in flight when the window closed
+   * included, as the database saw it: for the correctness check (correctness.ts).
+   */
+  total: {
+    flows: number
+    erroredFlows: number
+    /** Calls that answered 200, by call. */
+    okCalls: Record<string, number>
+    /** What each completed flow left behind. */
+    records: FlowRecord[]
+  }
 }
 
 type Phase = 'warm-up' | 'measured' | 'done'
@@ -44,26 +67,32 @@ class Recorder {
   warmupFlows = 0
   warmupErrors = 0
   endedEarly: string | null = null
-  readonly latencies: Partial<Record<Call, number[]>>
+  readonly latencies: Record<string, number[]>
   readonly errors: Record<string, number> = {}
+  readonly total: LoadResult['total'] = { flows: 0, erroredFlows: 0, okCalls: {}, records: [] }
 
-  constructor(flow: FlowKind) {
-    this.latencies = Object.fromEntries(FLOW_CALLS[flow].map((call) => [call, []]))
+  constructor(calls: readonly string[]) {
+    this.latencies = Object.fromEntries(calls.map((call) => [call, []]))
+    this.total.okCalls = Object.fromEntries(calls.map((call) => [call, 0]))
   }
 
-  call(call: Call, ms: number, ok: boolean): void {
+  call(call: string, ms: number, ok: boolean): void {
+    if (ok) this.total.okCalls[call] = (this.total.okCalls[call] ?? 0) + 1
     if (this.phase !== 'measured') return
-    this.calls += 1
+    if (!NOT_REQUESTS.has(call)) this.calls += 1
     // Failed calls are counted as errors, not mixed into the latency of successful ones.
     if (ok) this.latencies[call]?.push(ms)
   }
 
-  flowDone(): void {
+  flowDone(record: FlowRecord | void): void {
+    this.total.flows += 1
+    if (record) this.total.records.push(record)
     if (this.phase === 'warm-up') this.warmupFlows += 1
     else if (this.phase === 'measured') this.flows += 1
   }
 
   flowFailed(key: string): void {
+    this.total.erroredFlows += 1
     if (this.phase === 'warm-up') this.warmupErrors += 1
     if (this.phase !== 'measured') return
     this.erroredFlows += 1
@@ -71,9 +100,9 @@ class Recorder {
   }
 }
 
-/** Runs the closed-loop load and returns what the measured window saw. */
-export async function runLoad(api: CountersignApi, users: UserPool, options: LoadOptions): Promise<LoadResult> {
-  const recorder = new Recorder(options.flow)
+/** Runs the closed-loop load of `flow` and returns what the measured window saw. */
+export async function runLoad<U>(flow: FlowRunner<U>, users: UserPool<U>, options: LoadOptions): Promise<LoadResult> {
+  const recorder = new Recorder(options.calls)
   const startedAt = performance.now()
 
   let closeTimer: NodeJS.Timeout | undefined
@@ -99,7 +128,7 @@ export async function runLoad(api: CountersignApi, users: UserPool, options: Loa
   options.signal.addEventListener('abort', stop, { once: true })
   const progress = startProgress(options.label, recorder)
 
-  const flow = flowOf(api, options.flow)
+  let started = 0
   const worker = async () => {
     while (recorder.phase !== 'done') {
       const user = users.take()
@@ -109,8 +138,7 @@ export async function runLoad(api: CountersignApi, users: UserPool, options: Loa
         break
       }
       try {
-        await flow(user, (call, ms, ok) => recorder.call(call, ms, ok))
-        recorder.flowDone()
+        recorder.flowDone(await flow(user, started++, (call, ms, ok) => recorder.call(call, ms, ok)))
         if (recorder.flows >= options.maxFlows) closeWindow()
       } catch (error) {
         recorder.flowFailed(errorKey(error))
@@ -141,6 +169,7 @@ export async function runLoad(api: CountersignApi, users: UserPool, options: Loa
       erroredFlows: recorder.warmupErrors,
     },
     endedEarly: recorder.endedEarly,
+    total: recorder.total,
   }
 }
 
@@ -188,18 +217,20 @@ export async function enrollAll(api: CountersignApi, users: BenchUser[], flow: F
   report()
 }
 
-/** One flow of `kind` for a user, each with a payment of its own. */
-function flowOf(api: CountersignApi, kind: FlowKind): (user: BenchUser, observe: CallObserver) => Promise<void> {
+/** Flows of `kind` against the server, each with a payment of its own. */
+export function serverFlow(api: CountersignApi, kind: FlowKind): FlowRunner<BenchUser> {
   switch (kind) {
     case 'in-app':
-      return (user, observe) => api.inAppFlow(user, randomAmount(), observe)
+      return (user, flow, observe) => api.inAppFlow(user, randomAmount(), observe, flow)
     case 'push':
-      return (user, observe) => api.pushFlow(user, randomAmount(), observe)
+      return (user, flow, observe) => api.pushFlow(user, randomAmount(), observe, flow)
+    case 'push-stream':
+      return (user, flow, observe) => api.pushStreamFlow(user, randomAmount(), observe, flow)
     case 'track':
     case 'track-rules':
-      return (user, observe) => api.trackFlow(user, paymentBy(user, randomAmount()), observe)
+      return (user, flow, observe) => api.trackFlow(user, paymentBy(user, randomAmount()), observe, flow)
     case 'track-paired':
-      return (user, observe) => api.pairedTrackFlow(user, paymentBy(user, randomAmount()), observe)
+      return (user, flow, observe) => api.pairedTrackFlow(user, paymentBy(user, randomAmount()), observe, flow)
     default: {
       const unknown: never = kind
       throw new Error(`no flow ${String(unknown)}`)
@@ -208,7 +239,7 @@ function flowOf(api: CountersignApi, kind: FlowKind): (user: BenchUser, observe:
 }
 
 /** A payment amount, so each track carries custom data as a real integration's would. */
-function randomAmount(): number {
+export function randomAmount(): number {
   return 1 + Math.floor(Math.random() * 5_000)
 }
 

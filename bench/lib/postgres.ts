@@ -8,6 +8,22 @@ import pg from 'pg'
  * @example await recreateDatabase('postgres://postgres@127.0.0.1:5432/countersign_bench')
  */
 export async function recreateDatabase(databaseUrl: string): Promise<void> {
+  await onMaintenanceDatabase(databaseUrl, async (client, name) => {
+    // WITH (FORCE) ends sessions left by an interrupted run (PostgreSQL 13+).
+    await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)
+    await client.query(`CREATE DATABASE "${name}"`)
+  })
+}
+
+/** Drops the database named in `databaseUrl`, ending its sessions. */
+export async function dropDatabase(databaseUrl: string): Promise<void> {
+  await onMaintenanceDatabase(databaseUrl, async (client, name) => {
+    await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)
+  })
+}
+
+/** Runs `work` on the server's `postgres` database with the name of the database in `databaseUrl`, checked. */
+async function onMaintenanceDatabase(databaseUrl: string, work: (client: pg.Client, name: string) => Promise<void>): Promise<void> {
   const url = new URL(databaseUrl)
   const name = decodeURIComponent(url.pathname.replace(/^\//, ''))
   // The name is spliced into DDL (identifiers cannot be bound parameters): allow plain names only.
@@ -19,9 +35,7 @@ export async function recreateDatabase(databaseUrl: string): Promise<void> {
   const client = new pg.Client({ connectionString: url.toString() })
   await client.connect()
   try {
-    // WITH (FORCE) ends sessions left by an interrupted run (PostgreSQL 13+).
-    await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)
-    await client.query(`CREATE DATABASE "${name}"`)
+    await work(client, name)
   } finally {
     await client.end()
   }

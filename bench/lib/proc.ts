@@ -77,9 +77,11 @@ function hostCpu(): HostCpu {
 
 /** Where the CPU went during the measured window. All values are percent of one core. */
 export interface CpuBreakdown {
+  /** The server's processes, all nodes together; the floor's own process for a floor run. */
   server: number
   /** PostgreSQL's processes; null when the database runs inside the server (PGlite). */
   database: number | null
+  /** This process, when it is not itself the one measured (the floor); else 0. */
   loadGenerator: number
   /** Everything else on the machine: other jobs competing with the benchmark. */
   other: number
@@ -103,12 +105,19 @@ interface CpuReading {
 export class CpuMeter {
   #start: CpuReading | undefined
   result: CpuBreakdown = { server: 0, database: null, loadGenerator: 0, other: 0, hostPercent: 0 }
+  readonly serverPids: readonly number[]
 
-  /** @param databaseCommand process name of an external database ("postgres"), or null */
+  /**
+   * @param serverPids the measured processes: each server node, or this process (the floor),
+   *   whose CPU then counts as the server's and not as the load generator's
+   * @param databaseCommand process name of an external database ("postgres"), or null
+   */
   constructor(
-    readonly serverPid: number,
+    serverPids: number | readonly number[],
     readonly databaseCommand: string | null,
-  ) {}
+  ) {
+    this.serverPids = typeof serverPids === 'number' ? [serverPids] : serverPids
+  }
 
   open(): void {
     this.#start = this.#read()
@@ -123,7 +132,7 @@ export class CpuMeter {
     const self = process.cpuUsage(start.self)
     const server = cores(end.server - start.server)
     const database = this.databaseCommand ? cores(end.database - start.database) : null
-    const loadGenerator = cores((self.user + self.system) / 1e6)
+    const loadGenerator = this.serverPids.includes(process.pid) ? 0 : cores((self.user + self.system) / 1e6)
     const hostBusy = cores((end.host.busy - start.host.busy) / CLOCK_TICKS)
     const totalTicks = end.host.total - start.host.total
     this.result = {
@@ -138,7 +147,7 @@ export class CpuMeter {
   #read(): CpuReading {
     return {
       at: performance.now(),
-      server: processCpuSeconds(this.serverPid),
+      server: this.serverPids.reduce((sum, pid) => sum + processCpuSeconds(pid), 0),
       database: this.databaseCommand ? commandCpuSeconds(this.databaseCommand) : 0,
       self: process.cpuUsage(),
       host: hostCpu(),
@@ -150,20 +159,19 @@ function round1(value: number): number {
   return Math.round(value * 10) / 10
 }
 
-/** Samples a process's RSS on an interval and keeps the maximum. */
+/** Samples the RSS of one or more processes on an interval and keeps the largest any had. */
 export class RssSampler {
   #max = 0
+  readonly #pids: readonly number[]
   readonly #timer: NodeJS.Timeout
 
-  constructor(
-    readonly pid: number,
-    intervalMs = 500,
-  ) {
+  constructor(pids: number | readonly number[], intervalMs = 500) {
+    this.#pids = typeof pids === 'number' ? [pids] : pids
     this.#sample()
     this.#timer = setInterval(() => this.#sample(), intervalMs)
   }
 
-  /** Stops sampling and returns the largest RSS seen, in bytes. */
+  /** Stops sampling and returns the largest RSS seen, in bytes (of the largest process, with several). */
   stop(): number {
     clearInterval(this.#timer)
     this.#sample()
@@ -171,6 +179,6 @@ export class RssSampler {
   }
 
   #sample(): void {
-    this.#max = Math.max(this.#max, processRssBytes(this.pid))
+    for (const pid of this.#pids) this.#max = Math.max(this.#max, processRssBytes(pid))
   }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { formatPairedRulesCost, formatRulesCost, summarize, type DatabaseResult } from './report.ts'
+import { formatFloorRatio, formatPairedRulesCost, formatRulesCost, resultLabel, runName, summarize, type DatabaseResult } from './report.ts'
 
 function trackRun(
   flow: 'track' | 'track-rules',
@@ -53,5 +53,31 @@ describe('formatPairedRulesCost', () => {
       'postgres rules cost (track-paired, 2 + 2 tracks interleaved at concurrency 1):',
       '  track latency p50 2.00 → 3.00 ms (+1.00), p95 4.00 → 5.00 ms (+1.00), p99 4.00 → 5.00 ms (+1.00)',
     ])
+  })
+})
+
+describe('runs of the floor and of several nodes', () => {
+  const inApp = (flowsPerSecond: number, cpu: { server: number; database: number; loadGenerator: number }, runner?: 'floor'): DatabaseResult => ({
+    ...trackRun('track', [1], flowsPerSecond, cpu, 32),
+    flow: 'in-app',
+    cpuPercent: { ...cpu, other: 0, hostPercent: 90 },
+    ...(runner ? { runner } : {}),
+  })
+
+  it('names their files and rows apart from the single server', () => {
+    expect(runName('in-app', 'postgres')).toBe('flows-postgres')
+    expect(runName('in-app', 'postgres', { floor: true })).toBe('flows-floor-postgres')
+    expect(runName('push-stream', 'postgres', { nodes: 3 })).toBe('flows-push-stream-postgres-3nodes')
+    expect(resultLabel({ database: 'postgres', nodes: 3, redis: true })).toBe('postgres ×3 +redis')
+    expect(resultLabel({ database: 'postgres', runner: 'floor' })).toBe('postgres floor')
+  })
+
+  it('divides the server by its floor and compares CPU per flow', () => {
+    // 400 flows/s at 60% server, 20% load generator, 90% postgres; the floor 1000 flows/s at 80%, 230%.
+    const lines = formatFloorRatio(inApp(400, { server: 60, database: 90, loadGenerator: 20 }), inApp(1000, { server: 80, database: 230, loadGenerator: 0 }, 'floor'))
+    expect(lines[0]).toBe('postgres in-app against its floor (both at concurrency 32): server ÷ floor = 400.0 ÷ 1000.0 flows/s = 0.40')
+    expect(lines[1]).toBe(
+      '  CPU per flow: server 1.50 ms + load generator 0.50 ms against the floor\'s process 0.80 ms (it signs as the device too); postgres 2.25 ms against 2.30 ms',
+    )
   })
 })

@@ -4,6 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { FLOW_CALLS, isTrackFlow, type Call, type FlowKind } from './countersign.ts'
+import { formatCorrectness, type CorrectnessReport } from './correctness.ts'
 import type { CpuBreakdown } from './proc.ts'
 
 /** Other processes using this much of a core during the window make the numbers suspect. */
@@ -48,6 +49,24 @@ export interface DatabaseResult {
   serverMaxRssMb: number
   /** Set when the window closed early because no user could take another flow. */
   endedEarly: string | null
+  /**
+   * What ran the flow: the server over HTTP (the default), or the floor — the same statements
+   * and crypto in this process, without HTTP (floor.ts).
+   */
+  runner?: 'server' | 'floor'
+  /** Server processes sharing the database (default 1). */
+  nodes?: number
+  /** Whether the nodes shared request limits through Redis (REDIS_URL). */
+  redis?: boolean
+  /** The database read after the run (in-app and push flows on PostgreSQL). */
+  correctness?: CorrectnessReport | null
+}
+
+/** How a result is named in tables and notes: "postgres", "postgres floor", "postgres ×3". */
+export function resultLabel(r: Pick<DatabaseResult, 'database' | 'runner' | 'nodes' | 'redis'>): string {
+  if (r.runner === 'floor') return `${r.database} floor`
+  const nodes = r.nodes ?? 1
+  return `${r.database}${nodes > 1 ? ` ×${nodes}` : ''}${r.redis ? ' +redis' : ''}`
 }
 
 export function errorRate(result: DatabaseResult): number {
@@ -68,9 +87,14 @@ export function machineInfo() {
   }
 }
 
-/** `flows-postgres` (in-app, as before there were other flows), `flows-push-postgres`: names of a run's files. */
-export function runName(flow: FlowKind, database: DatabaseResult['database']): string {
-  return flow === 'in-app' ? `flows-${database}` : `flows-${flow}-${database}`
+/**
+ * `flows-postgres` (in-app, as before there were other flows), `flows-push-postgres`,
+ * `flows-floor-postgres`, `flows-postgres-3nodes`: names of a run's files.
+ */
+export function runName(flow: FlowKind, database: DatabaseResult['database'], variant: { floor?: boolean; nodes?: number } = {}): string {
+  const what = [...(flow === 'in-app' ? [] : [flow]), ...(variant.floor ? ['floor'] : [])]
+  const nodes = variant.nodes ?? 1
+  return ['flows', ...what, database, ...(nodes > 1 ? [`${nodes}nodes`] : [])].join('-')
 }
 
 /**
@@ -82,7 +106,7 @@ export function formatTable(flow: FlowKind, results: DatabaseResult[]): string {
   const percentiles = isTrackFlow(flow) ? (['p50', 'p95', 'p99'] as const) : (['p50', 'p99'] as const)
   const header = ['database', 'conc', 'flows/s', 'calls/s', ...calls.map((call) => `${call} ${percentiles.join('/')} ms`), 'errors', 'server CPU', 'max RSS']
   const rows = results.map((r) => [
-    r.database,
+    resultLabel(r),
     String(r.concurrency),
     r.flowsPerSecond.toFixed(1),
     r.callsPerSecond.toFixed(0),
@@ -102,15 +126,16 @@ export function formatTable(flow: FlowKind, results: DatabaseResult[]): string {
   return [line(header), rule, ...rows.map(line)].join('\n')
 }
 
-/** Lines under the table: where the rest of the CPU went, and every error key. */
+/** Lines under the table: where the rest of the CPU went, every error key, the floor's ratio and the correctness checks. */
 export function formatNotes(results: DatabaseResult[]): string {
   const lines: string[] = []
   for (const r of results) {
     const cpu = r.cpuPercent
+    const server = r.runner === 'floor' ? 'floor process' : (r.nodes ?? 1) > 1 ? `servers (${r.nodes} nodes)` : 'server'
     lines.push(
-      `${r.database} ${r.flow}: ${r.flows} flows in ${r.measuredSeconds.toFixed(1)} s (${r.users} users). ` +
-        `CPU in % of one core: server ${cpu.server.toFixed(0)}, ${cpu.database === null ? '' : `postgres ${cpu.database.toFixed(0)}, `}` +
-        `load generator ${cpu.loadGenerator.toFixed(0)}, other processes ${cpu.other.toFixed(0)} ` +
+      `${resultLabel(r)} ${r.flow}: ${r.flows} flows in ${r.measuredSeconds.toFixed(1)} s (${r.users} users). ` +
+        `CPU in % of one core: ${server} ${cpu.server.toFixed(0)}, ${cpu.database === null ? '' : `postgres ${cpu.database.toFixed(0)}, `}` +
+        `${r.runner === 'floor' ? '' : `load generator ${cpu.loadGenerator.toFixed(0)}, `}other processes ${cpu.other.toFixed(0)} ` +
         `(machine ${cpu.hostPercent.toFixed(0)}% busy, ${os.cpus().length} cores)`,
     )
     // Other jobs on the machine take cores from the server and the database: say so next to the numbers.
@@ -125,7 +150,38 @@ export function formatNotes(results: DatabaseResult[]): string {
     if (without && withRules) lines.push(...formatRulesCost(without, withRules))
   }
   for (const paired of results.filter((r) => r.flow === 'track-paired')) lines.push(...formatPairedRulesCost(paired))
+  for (const floor of results.filter((r) => r.runner === 'floor')) {
+    for (const server of results.filter((r) => r.runner !== 'floor' && r.flow === floor.flow && r.database === floor.database)) {
+      lines.push(...formatFloorRatio(server, floor))
+    }
+  }
+  for (const r of results) if (r.correctness) lines.push(...formatCorrectness(`${resultLabel(r)} ${r.flow}`, r.correctness))
   return lines.join('\n')
+}
+
+/** CPU ms per flow from % of one core over the window: percent × 10 ÷ flows per second. */
+function cpuPerFlow(percent: number | null, r: DatabaseResult): number | null {
+  return percent === null || r.flowsPerSecond === 0 ? null : (percent * 10) / r.flowsPerSecond
+}
+
+/**
+ * The server against its floor: server ÷ floor flows/s (1 would mean HTTP, JSON and the
+ * framework cost nothing), and where the CPU of a flow went in each. PostgreSQL's CPU per
+ * flow should agree between the two, since both send the same statements.
+ */
+export function formatFloorRatio(server: DatabaseResult, floor: DatabaseResult): string[] {
+  if (floor.flowsPerSecond === 0) return [`${resultLabel(server)} ${server.flow}: the floor completed no flows`]
+  const ms = (value: number | null) => (value === null ? '-' : `${value.toFixed(2)} ms`)
+  const sameConcurrency =
+    server.concurrency === floor.concurrency ? `both at concurrency ${server.concurrency}` : `concurrency ${server.concurrency} and ${floor.concurrency}: not comparable`
+  const ratio = (server.flowsPerSecond / floor.flowsPerSecond).toFixed(2)
+  return [
+    `${resultLabel(server)} ${server.flow} against its floor (${sameConcurrency}): ` +
+      `server ÷ floor = ${server.flowsPerSecond.toFixed(1)} ÷ ${floor.flowsPerSecond.toFixed(1)} flows/s = ${ratio}`,
+    `  CPU per flow: server ${ms(cpuPerFlow(server.cpuPercent.server, server))} + load generator ${ms(cpuPerFlow(server.cpuPercent.loadGenerator, server))}` +
+      ` against the floor's process ${ms(cpuPerFlow(floor.cpuPercent.server, floor))} (it signs as the device too); ` +
+      `postgres ${ms(cpuPerFlow(server.cpuPercent.database, server))} against ${ms(cpuPerFlow(floor.cpuPercent.database, floor))}`,
+  ]
 }
 
 const signed = (value: number, digits: number) => `${value >= 0 ? '+' : '−'}${Math.abs(value).toFixed(digits)}`
@@ -180,9 +236,16 @@ export function formatRulesCost(without: DatabaseResult, withRules: DatabaseResu
 
 /** Writes `bench/results/<runName>-<timestamp>.json` and returns its path. */
 export function writeResultFile(resultsDir: string, stamp: string, body: { results: DatabaseResult } & Record<string, unknown>): string {
+  const { flow, database, runner, nodes } = body.results
+  return writeJsonFile(resultsDir, `${runName(flow, database, { floor: runner === 'floor', nodes })}-${stamp}`, { benchmark: 'flows', ...body })
+}
+
+/** Writes `bench/results/<name>.json` with the machine's description added; returns its path. */
+export function writeJsonFile(resultsDir: string, name: string, body: Record<string, unknown>): string {
   mkdirSync(resultsDir, { recursive: true })
-  const file = path.join(resultsDir, `${runName(body.results.flow, body.results.database)}-${stamp}.json`)
-  writeFileSync(file, `${JSON.stringify({ benchmark: 'flows', machine: machineInfo(), ...body }, null, 2)}\n`)
+  const file = path.join(resultsDir, `${name}.json`)
+  const { benchmark, ...rest } = body
+  writeFileSync(file, `${JSON.stringify({ benchmark, machine: machineInfo(), ...rest }, null, 2)}\n`)
   return file
 }
 

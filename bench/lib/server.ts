@@ -107,15 +107,17 @@ export class ServerProcess {
   }
 
   /**
-   * Starts `countersign serve` and waits until /readyz answers 200.
+   * Starts `countersign serve` (or `command`) and waits until `ready` answers 200.
    * @param nodeArgs extra flags for the child's node (e.g. --cpu-prof)
    * @param logPath where the server's stdout and stderr are written
+   * @param command what node runs, after `nodeArgs`; by default the Countersign CLI's `serve`
    */
   static async start(
     env: NodeJS.ProcessEnv,
-    options: { nodeArgs: string[]; logPath: string; ready: () => Promise<number> },
+    options: { nodeArgs: string[]; logPath: string; ready: () => Promise<number>; command?: string[] },
   ): Promise<ServerProcess> {
-    const child = spawn(process.execPath, [...options.nodeArgs, BIN, 'serve'], { env, cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+    const command = options.command ?? [BIN, 'serve']
+    const child = spawn(process.execPath, [...options.nodeArgs, ...command], { env, cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
     const server = new ServerProcess(child, options.logPath)
     try {
       await server.#waitUntilReady(options.ready)

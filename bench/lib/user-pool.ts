@@ -5,22 +5,22 @@
 // one flow at a time, in turn, and not beyond the hourly limit.
 import type { BenchUser } from './countersign.ts'
 
-export interface UserPool {
+export interface UserPool<U = BenchUser> {
   /** The user of the next flow; undefined when no user may take one more. */
-  take(): BenchUser | undefined
+  take(): U | undefined
   /** Gives back what `take` returned once that flow has ended, successful or not. */
-  release(user: BenchUser): void
+  release(user: U): void
   /** What bounds a user's flows when `take` can run out, for the report: "the server allows per user and hour". */
   readonly limit?: string
 }
 
-/** Any user, at random, shared between workers: the in-app load. */
-export class SharedUsers implements UserPool {
-  constructor(readonly users: readonly BenchUser[]) {
+/** Any user, at random, shared between workers: the in-app load (and the peer's one client). */
+export class SharedUsers<U = BenchUser> implements UserPool<U> {
+  constructor(readonly users: readonly U[]) {
     if (users.length === 0) throw new Error('no users')
   }
 
-  take(): BenchUser {
+  take(): U {
     return this.users[Math.floor(Math.random() * this.users.length)]!
   }
 
