@@ -1,8 +1,10 @@
 // Modal dialogs on the platform's <dialog>: showModal() makes the rest of the page inert and
 // traps focus, Escape closes (the `cancel` event), and focus goes back where it was.
 import { useEffect, useId, useRef, useState, type ReactNode } from 'react'
-import { describeError } from '../api.ts'
-import { ErrorBanner } from './ui.tsx'
+import { useNavigate } from 'react-router'
+import { api } from '../api.ts'
+import { useSubmit } from './form.tsx'
+import { CopyField, Failure, Section } from './ui.tsx'
 
 export interface DialogProps {
   open: boolean
@@ -77,37 +79,31 @@ export function Dialog({ open, title, onClose, children, footer, size = 'normal'
   )
 }
 
-export interface ConfirmProps {
-  open: boolean
+export interface ConfirmProps<T> {
+  /** What is to be done (the key to revoke, say); the dialog is open while there is one. */
+  subject: T | null
   title: string
-  children: ReactNode
+  /** What is to be done, said in full. */
+  children(subject: T): ReactNode
   confirmLabel: string
   /** A destructive action: the confirm button is red. */
   danger?: boolean
-  onConfirm(): Promise<void>
+  onConfirm(subject: T): Promise<void>
   onClose(): void
 }
 
 /** Asks before doing something; shows the server's refusal in place if it fails. */
-export function ConfirmDialog({ open, title, children, confirmLabel, danger = false, onConfirm, onClose }: ConfirmProps) {
-  const [busy, setBusy] = useState(false)
-  const [error, setError] = useState<unknown>(undefined)
+export function ConfirmDialog<T>({ subject, title, children, confirmLabel, danger = false, onConfirm, onClose }: ConfirmProps<T>) {
+  const open = subject !== null
+  const confirm = useSubmit(async () => {
+    if (subject === null) return
+    await onConfirm(subject)
+    onClose()
+  })
   const [wasOpen, setWasOpen] = useState(open)
   if (open !== wasOpen) {
     setWasOpen(open)
-    if (open) setError(undefined)
-  }
-  const confirm = async () => {
-    setBusy(true)
-    setError(undefined)
-    try {
-      await onConfirm()
-      onClose()
-    } catch (reason) {
-      setError(reason)
-    } finally {
-      setBusy(false)
-    }
+    if (open) confirm.setError(undefined)
   }
   return (
     <Dialog
@@ -119,14 +115,109 @@ export function ConfirmDialog({ open, title, children, confirmLabel, danger = fa
           <button type="button" className="button" onClick={onClose} data-autofocus>
             Cancel
           </button>
-          <button type="button" className={danger ? 'button button-danger' : 'button button-primary'} onClick={confirm} disabled={busy}>
-            {busy ? 'Working…' : confirmLabel}
+          <button type="button" className={danger ? 'button button-danger' : 'button button-primary'} onClick={confirm.run} disabled={confirm.busy}>
+            {confirm.busy ? 'Working…' : confirmLabel}
           </button>
         </>
       }
     >
-      <div className="confirm-text">{children}</div>
-      {error !== undefined ? <ErrorBanner message={describeError(error)} /> : null}
+      {subject !== null ? <div className="confirm-text">{children(subject)}</div> : null}
+      <Failure error={confirm.error} />
+    </Dialog>
+  )
+}
+
+/** The last card of a detail page: after asking, DELETEs what the page shows and goes back to its list. */
+export function DeleteSection({
+  title,
+  description,
+  buttonLabel,
+  confirmTitle,
+  confirmLabel,
+  path,
+  backTo,
+  children,
+}: {
+  title: string
+  description: string
+  buttonLabel: string
+  confirmTitle: string
+  confirmLabel: string
+  /** The Management API path to DELETE. */
+  path: string
+  /** The console page to go to once it is deleted. */
+  backTo: string
+  /** What will be deleted, said in full. */
+  children: ReactNode
+}) {
+  const navigate = useNavigate()
+  const [open, setOpen] = useState(false)
+  return (
+    <>
+      <Section title={title} description={description}>
+        <button type="button" className="button button-danger" onClick={() => setOpen(true)}>
+          {buttonLabel}
+        </button>
+      </Section>
+      <ConfirmDialog
+        subject={open || null}
+        title={confirmTitle}
+        confirmLabel={confirmLabel}
+        danger
+        onClose={() => setOpen(false)}
+        onConfirm={async () => {
+          await api<void>('DELETE', path)
+          void navigate(backTo)
+        }}
+      >
+        {() => children}
+      </ConfirmDialog>
+    </>
+  )
+}
+
+/**
+ * A secret the server shows once (a new key, a signing secret): a warning, the value with a copy
+ * button, and a button to say it is saved. Open while there is a value.
+ */
+export function SecretOnceDialog({
+  title,
+  warning,
+  label,
+  value,
+  savedLabel,
+  onClose,
+  children,
+}: {
+  title: string
+  warning: ReactNode
+  label: string
+  value: string | undefined
+  savedLabel: string
+  onClose(): void
+  /** More about the secret, under it. */
+  children?: ReactNode
+}) {
+  return (
+    <Dialog
+      open={value !== undefined}
+      title={title}
+      onClose={onClose}
+      footer={
+        <button type="button" className="button button-primary" onClick={onClose}>
+          {savedLabel}
+        </button>
+      }
+    >
+      {value !== undefined ? (
+        <>
+          <div className="banner banner-warning" role="note">
+            {warning}
+          </div>
+          <CopyField label={label} value={value} secret />
+          {children}
+        </>
+      ) : null}
     </Dialog>
   )
 }

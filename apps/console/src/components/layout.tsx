@@ -3,6 +3,7 @@
 import { useEffect, useRef, useState } from 'react'
 import { NavLink, Outlet, useLocation } from 'react-router'
 import { useSession, useSessionState } from '../session.tsx'
+import { BrandMark } from './ui.tsx'
 
 const NAV = [
   { to: '/', label: 'Overview', end: true },
@@ -44,12 +45,7 @@ export function Layout() {
         <div className="sidebar-inner">
           <div className="sidebar-top">
             <div className="brand">
-              <span className="brand-mark" aria-hidden="true">
-                <svg viewBox="0 0 32 32" focusable="false">
-                  <rect width="32" height="32" rx="7" />
-                  <path d="M9 16.5l4.5 4.5L23 11.5" />
-                </svg>
-              </span>
+              <BrandMark />
               <span className="brand-text">
                 <span className="brand-name">Countersign</span>
                 <span className="brand-tenant" title={session.tenantId}>

@@ -1,12 +1,14 @@
 // "Test against a past action": the dry run evaluates an action code's rules (and a draft
 // condition) against a recorded action's context and records nothing.
-import { useId, useState, type FormEvent } from 'react'
+import { useId, useState } from 'react'
 import type { ActionLogPage, DryRunRequest, DryRunResponse } from '@countersign/protocol'
-import { api, describeError, segment } from '../api.ts'
+import { api, segment } from '../api.ts'
 import { formatDateTime, stateLabel } from '../format.ts'
-import { useResource } from '../use-resource.ts'
+import { useApi } from '../use-resource.ts'
 import { ConditionError, conditionErrorOf, type ConditionErrorDetails } from './condition-error.tsx'
-import { Badge, Empty, ErrorBanner, JsonView, OutcomeBadge, StateBadge, TableScroll } from './ui.tsx'
+import { Choices, Field, useSubmit } from './form.tsx'
+import { DataTable, type Column } from './lists.tsx'
+import { Badge, Dash, Empty, Failure, JsonView, OutcomeBadge, StateBadge } from './ui.tsx'
 
 type Source = 'recent' | 'manual'
 
@@ -26,17 +28,12 @@ export function RuleTestPanel({
   onDraftError?: (details: ConditionErrorDetails) => void
 }) {
   const id = useId()
-  const recent = useResource(
-    (signal) => api<ActionLogPage>('GET', '/actions', undefined, { signal, query: { actionCode, limit: 25 } }),
-    actionCode,
-  )
+  const recent = useApi<ActionLogPage>('/actions', { actionCode, limit: 25 })
   const [source, setSource] = useState<Source>(initialUserId && initialIdempotencyKey ? 'manual' : 'recent')
   /** Index into the recent actions (the list is loaded once). */
   const [picked, setPicked] = useState('0')
   const [userId, setUserId] = useState(initialUserId ?? '')
   const [idempotencyKey, setIdempotencyKey] = useState(initialIdempotencyKey ?? '')
-  const [busy, setBusy] = useState(false)
-  const [error, setError] = useState<unknown>(undefined)
   const [draftError, setDraftError] = useState<ConditionErrorDetails | null>(null)
   const [result, setResult] = useState<DryRunResponse | null>(null)
 
@@ -44,32 +41,26 @@ export function RuleTestPanel({
   const chosen = source === 'recent' ? (recentItems[Number(picked)] ?? recentItems[0]) : undefined
   const target = source === 'recent' ? (chosen ? { userId: chosen.userId, idempotencyKey: chosen.idempotencyKey } : null) : userId.trim() && idempotencyKey.trim() ? { userId: userId.trim(), idempotencyKey: idempotencyKey.trim() } : null
 
-  const run = async (event: FormEvent) => {
-    event.preventDefault()
+  const test = useSubmit(async () => {
     if (!target) return
-    setBusy(true)
-    setError(undefined)
     setDraftError(null)
     const body: DryRunRequest = { ...target, ...(draftCondition?.trim() ? { condition: draftCondition } : {}) }
     try {
       setResult(await api<DryRunResponse>('POST', `/action-configurations/${segment(actionCode)}/rules/dry-run`, body))
     } catch (reason) {
       setResult(null)
+      // A draft that does not compile is shown as the editor shows it, not in the banner.
       const details = conditionErrorOf(reason)
-      if (details) {
-        setDraftError(details)
-        onDraftError?.(details)
-      } else setError(reason)
-    } finally {
-      setBusy(false)
+      if (!details) throw reason
+      setDraftError(details)
+      onDraftError?.(details)
     }
-  }
+  })
 
   return (
     <div className="test-panel">
-      <form onSubmit={run} className="test-form">
-        <fieldset className="field">
-          <legend>Past action</legend>
+      <form onSubmit={test.onSubmit} className="test-form">
+        <Choices legend="Past action">
           <div className="segmented">
             <label className="checkbox">
               <input type="radio" name={`${id}-source`} checked={source === 'recent'} onChange={() => setSource('recent')} />
@@ -80,11 +71,17 @@ export function RuleTestPanel({
               By user and idempotency key
             </label>
           </div>
-        </fieldset>
+        </Choices>
         {source === 'recent' ? (
-          <div className="field">
-            <label htmlFor={`${id}-recent`}>Recent {actionCode} actions</label>
-            {recent.error ? <ErrorBanner message={describeError(recent.error)} /> : null}
+          <Field
+            id={`${id}-recent`}
+            label={
+              <>
+                Recent {actionCode} actions
+              </>
+            }
+          >
+            <Failure error={recent.error} />
             {recent.data && recentItems.length === 0 ? (
               <Empty>No tracked actions of this code yet.</Empty>
             ) : (
@@ -96,26 +93,24 @@ export function RuleTestPanel({
                 ))}
               </select>
             )}
-          </div>
+          </Field>
         ) : (
           <div className="form-grid form-grid-2">
-            <div className="field">
-              <label htmlFor={`${id}-user`}>User ID</label>
+            <Field id={`${id}-user`} label="User ID">
               <input id={`${id}-user`} className="input mono" value={userId} onChange={(e) => setUserId(e.target.value)} required spellCheck={false} />
-            </div>
-            <div className="field">
-              <label htmlFor={`${id}-key`}>Idempotency key</label>
+            </Field>
+            <Field id={`${id}-key`} label="Idempotency key">
               <input id={`${id}-key`} className="input mono" value={idempotencyKey} onChange={(e) => setIdempotencyKey(e.target.value)} required spellCheck={false} />
-            </div>
+            </Field>
           </div>
         )}
         <div className="form-actions form-actions-start">
-          <button type="submit" className="button" disabled={!target || busy}>
-            {busy ? 'Testing…' : draftCondition !== undefined ? 'Test this condition' : 'Test the rules'}
+          <button type="submit" className="button" disabled={!target || test.busy}>
+            {test.busy ? 'Testing…' : draftCondition !== undefined ? 'Test this condition' : 'Test the rules'}
           </button>
         </div>
       </form>
-      {error !== undefined ? <ErrorBanner message={describeError(error)} /> : null}
+      <Failure error={test.error} />
       {draftError && !onDraftError ? <ConditionError details={draftError} condition={draftCondition ?? ''} /> : null}
       {result ? <DryRunResult result={result} hasDraft={draftCondition !== undefined && draftCondition.trim() !== ''} /> : null}
     </div>
@@ -124,7 +119,7 @@ export function RuleTestPanel({
 
 function Inputs({ inputs }: { inputs: Record<string, unknown> }) {
   const entries = Object.entries(inputs)
-  if (entries.length === 0) return <span className="muted">—</span>
+  if (entries.length === 0) return <Dash />
   return (
     <dl className="inputs">
       {entries.map(([name, value]) => (
@@ -140,6 +135,40 @@ function Inputs({ inputs }: { inputs: Record<string, unknown> }) {
 function Matched({ matched, error }: { matched: boolean; error?: string | undefined }) {
   if (error !== undefined) return <Badge tone="danger">Error</Badge>
   return matched ? <Badge tone="accent">Matched</Badge> : <Badge>Not matched</Badge>
+}
+
+type RuleResult = DryRunResponse['rules'][number]
+
+function resultColumns(priorityRuleId: string | undefined): Array<Column<RuleResult>> {
+  return [
+    { header: 'Priority', num: true, cell: (rule) => rule.priority },
+    {
+      header: 'Rule',
+      cell: (rule) => (
+        <>
+          {rule.name}
+          {!rule.isActive ? <span className="muted small"> (inactive)</span> : null}
+          {rule.ruleId === priorityRuleId ? (
+            <>
+              {' '}
+              <Badge tone="accent">Decided</Badge>
+            </>
+          ) : null}
+        </>
+      ),
+    },
+    { header: 'Outcome', cell: (rule) => <OutcomeBadge outcome={rule.outcome} /> },
+    {
+      header: 'Result',
+      cell: (rule) => (
+        <>
+          <Matched matched={rule.matched} error={rule.error} />
+          {rule.error ? <div className="text-danger small">{rule.error}</div> : null}
+        </>
+      ),
+    },
+    { header: 'Inputs', cell: (rule) => <Inputs inputs={rule.inputs} /> },
+  ]
 }
 
 function DryRunResult({ result, hasDraft }: { result: DryRunResponse; hasDraft: boolean }) {
@@ -167,48 +196,7 @@ function DryRunResult({ result, hasDraft }: { result: DryRunResponse; hasDraft: 
         </div>
       ) : null}
       {result.rules.length > 0 ? (
-        <TableScroll label="Rule results">
-          <table className="table table-compact">
-            <thead>
-              <tr>
-                <th scope="col" className="num">
-                  Priority
-                </th>
-                <th scope="col">Rule</th>
-                <th scope="col">Outcome</th>
-                <th scope="col">Result</th>
-                <th scope="col">Inputs</th>
-              </tr>
-            </thead>
-            <tbody>
-              {result.rules.map((rule) => (
-                <tr key={rule.ruleId} className={rule.isActive ? undefined : 'row-muted'}>
-                  <td className="num">{rule.priority}</td>
-                  <td>
-                    {rule.name}
-                    {!rule.isActive ? <span className="muted small"> (inactive)</span> : null}
-                    {rule.ruleId === result.priorityRuleId ? (
-                      <>
-                        {' '}
-                        <Badge tone="accent">Decided</Badge>
-                      </>
-                    ) : null}
-                  </td>
-                  <td>
-                    <OutcomeBadge outcome={rule.outcome} />
-                  </td>
-                  <td>
-                    <Matched matched={rule.matched} error={rule.error} />
-                    {rule.error ? <div className="text-danger small">{rule.error}</div> : null}
-                  </td>
-                  <td>
-                    <Inputs inputs={rule.inputs} />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </TableScroll>
+        <DataTable label="Rule results" columns={resultColumns(result.priorityRuleId)} rows={result.rules} rowKey={(rule) => rule.ruleId} rowProps={(rule) => ({ className: rule.isActive ? undefined : 'row-muted' })} compact />
       ) : (
         <p className="muted">This action code has no saved rules.</p>
       )}

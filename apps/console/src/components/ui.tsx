@@ -1,6 +1,7 @@
-// Small pieces every page uses: headers, badges, dates, errors, JSON, paging, copy buttons.
+// Small pieces every page uses: headers, badges, dates, errors, JSON, details, copy buttons.
 import { useEffect, useId, useRef, useState, type ReactNode } from 'react'
 import type { ActionState, RuleOutcome } from '@countersign/protocol'
+import { describeError } from '../api.ts'
 import { formatDateTime, outcomeLabel, outcomeTone, stateLabel, stateTone, type Tone } from '../format.ts'
 
 export function PageHeader({ title, description, actions, back }: { title: string; description?: ReactNode; actions?: ReactNode; back?: ReactNode }) {
@@ -18,6 +19,16 @@ export function PageHeader({ title, description, actions, back }: { title: strin
         {actions ? <div className="page-actions">{actions}</div> : null}
       </div>
     </header>
+  )
+}
+
+/** A page whose subject has not loaded: its header, and the server's refusal or a spinner. */
+export function PagePending({ title, back, error }: { title: string; back: ReactNode; error: unknown }) {
+  return (
+    <>
+      <PageHeader title={title} back={back} />
+      {error ? <ErrorBanner message={describeError(error)} /> : <Loading />}
+    </>
   )
 }
 
@@ -41,11 +52,25 @@ export function Badge({ tone = 'neutral', children }: { tone?: Tone; children: R
   return <span className={`badge badge-${tone}`}>{children}</span>
 }
 
+/** A badge for each value, with its label, wrapping as a row. */
+export function BadgeList<V extends string>({ values, labels }: { values: readonly V[]; labels: Record<V, string> }) {
+  return (
+    <span className="badge-row">
+      {values.map((value) => (
+        <Badge key={value}>{labels[value]}</Badge>
+      ))}
+    </span>
+  )
+}
+
 export const StateBadge = ({ state }: { state: ActionState }) => <Badge tone={stateTone[state]}>{stateLabel[state]}</Badge>
 export const OutcomeBadge = ({ outcome }: { outcome: RuleOutcome }) => <Badge tone={outcomeTone[outcome]}>{outcomeLabel[outcome]}</Badge>
 
+/** Where there is no value. */
+export const Dash = () => <span className="muted">—</span>
+
 export function DateTime({ value, seconds = false }: { value: string | undefined; seconds?: boolean }) {
-  if (!value) return <span className="muted">—</span>
+  if (!value) return <Dash />
   return (
     <time dateTime={value} title={value}>
       {formatDateTime(value, seconds)}
@@ -66,6 +91,11 @@ export function ErrorBanner({ message, children }: { message: string; children?:
       </div>
     </div>
   )
+}
+
+/** What a failed load or submit says, or nothing while there is no failure. */
+export function Failure({ error }: { error: unknown }) {
+  return error === undefined ? null : <ErrorBanner message={describeError(error)} />
 }
 
 export function Notice({ tone = 'info', children }: { tone?: 'info' | 'success' | 'warning'; children: ReactNode }) {
@@ -99,19 +129,13 @@ export function JsonView({ value, label }: { value: unknown; label: string }) {
   )
 }
 
-export function Pager({ pageNumber, hasPrevious, nextCursor, onPrevious, onNext }: { pageNumber: number; hasPrevious: boolean; nextCursor: string | undefined; onPrevious(): void; onNext(cursor: string): void }) {
+/** One term and its value in a `details-grid` list. */
+export function Detail({ term, className, children }: { term: string; className?: string; children: ReactNode }) {
   return (
-    <nav className="pager" aria-label="Pages">
-      <button type="button" className="button" onClick={onPrevious} disabled={!hasPrevious}>
-        Previous
-      </button>
-      <span className="pager-page" aria-live="polite">
-        Page {pageNumber}
-      </span>
-      <button type="button" className="button" onClick={() => nextCursor && onNext(nextCursor)} disabled={!nextCursor}>
-        Next page
-      </button>
-    </nav>
+    <div>
+      <dt>{term}</dt>
+      <dd className={className}>{children}</dd>
+    </div>
   )
 }
 
@@ -121,6 +145,18 @@ export function TableScroll({ label, children }: { label: string; children: Reac
     <div className="table-scroll" role="region" aria-label={label} tabIndex={0}>
       {children}
     </div>
+  )
+}
+
+/** The Countersign mark, in the sidebar and on the sign-in page. */
+export function BrandMark() {
+  return (
+    <span className="brand-mark" aria-hidden="true">
+      <svg viewBox="0 0 32 32" focusable="false">
+        <rect width="32" height="32" rx="7" />
+        <path d="M9 16.5l4.5 4.5L23 11.5" />
+      </svg>
+    </span>
   )
 }
 

@@ -3,7 +3,8 @@
 import { Link, useLocation, useParams } from 'react-router'
 import type { ActionLogEntry, ActionLogPage } from '@countersign/protocol'
 import { api, describeError, segment } from '../api.ts'
-import { Badge, DateTime, ErrorBanner, JsonView, Loading, OutcomeBadge, PageHeader, Section, StateBadge, TableScroll } from '../components/ui.tsx'
+import { DataTable } from '../components/lists.tsx'
+import { Badge, Dash, DateTime, Detail, ErrorBanner, JsonView, Loading, OutcomeBadge, PageHeader, Section, StateBadge } from '../components/ui.tsx'
 import { methodLabel, OUTCOMES, stateLabel } from '../format.ts'
 import { useResource } from '../use-resource.ts'
 
@@ -63,41 +64,26 @@ export function ActionDetailPage() {
       />
       <Section title="Summary">
         <dl className="details-grid">
-          <div>
-            <dt>State</dt>
-            <dd>
-              <StateBadge state={entry.state} />
-            </dd>
-          </div>
-          <div>
-            <dt>Decision at track</dt>
-            <dd>
-              {decidedOutcome ? <OutcomeBadge outcome={decidedOutcome} /> : <span className="muted">—</span>}
-              {output.decidedBy === 'rule' ? <span className="muted small"> by a rule</span> : output.decidedBy === 'default' ? <span className="muted small"> by the default outcome</span> : null}
-            </dd>
-          </div>
-          <div>
-            <dt>User</dt>
-            <dd className="mono">{entry.userId}</dd>
-          </div>
-          <div>
-            <dt>Action code</dt>
-            <dd className="mono">
-              <Link to={`/actions/${segment(entry.actionCode)}`}>{entry.actionCode}</Link>
-            </dd>
-          </div>
-          <div>
-            <dt>Idempotency key</dt>
-            <dd className="mono break">{entry.idempotencyKey}</dd>
-          </div>
-          <div>
-            <dt>Verification method</dt>
-            <dd>{entry.verificationMethod ? methodLabel[entry.verificationMethod] : <span className="muted">—</span>}</dd>
-          </div>
-          <div>
-            <dt>IP address</dt>
-            <dd className="mono">{entry.ipAddress ?? <span className="muted">—</span>}</dd>
-          </div>
+          <Detail term="State">
+            <StateBadge state={entry.state} />
+          </Detail>
+          <Detail term="Decision at track">
+            {decidedOutcome ? <OutcomeBadge outcome={decidedOutcome} /> : <Dash />}
+            {output.decidedBy === 'rule' ? <span className="muted small"> by a rule</span> : output.decidedBy === 'default' ? <span className="muted small"> by the default outcome</span> : null}
+          </Detail>
+          <Detail term="User" className="mono">
+            {entry.userId}
+          </Detail>
+          <Detail term="Action code" className="mono">
+            <Link to={`/actions/${segment(entry.actionCode)}`}>{entry.actionCode}</Link>
+          </Detail>
+          <Detail term="Idempotency key" className="mono break">
+            {entry.idempotencyKey}
+          </Detail>
+          <Detail term="Verification method">{entry.verificationMethod ? methodLabel[entry.verificationMethod] : <Dash />}</Detail>
+          <Detail term="IP address" className="mono">
+            {entry.ipAddress ?? <Dash />}
+          </Detail>
         </dl>
       </Section>
       <Section title="State history" description="Every state the action has been in, oldest first.">
@@ -132,31 +118,26 @@ export function ActionDetailPage() {
         {entry.rules.length === 0 && entry.ruleIds.length === 0 ? (
           <p className="muted">No rule matched{output.decidedBy === 'default' ? ': the default outcome decided.' : '.'}</p>
         ) : (
-          <TableScroll label="Matched rules">
-            <table className="table">
-              <thead>
-                <tr>
-                  <th scope="col">Rule</th>
-                  <th scope="col">Rule ID</th>
-                  <th scope="col">Role</th>
-                </tr>
-              </thead>
-              <tbody>
-                {(entry.rules.length > 0 ? entry.rules : entry.ruleIds.map((ruleId) => ({ ruleId, name: ruleId, description: undefined }))).map((rule) => (
-                  <tr key={rule.ruleId}>
-                    <td>
-                      <Link className="strong-link" to={`/actions/${segment(entry.actionCode)}/rules/${segment(rule.ruleId)}`}>
-                        {rule.name}
-                      </Link>
-                      {rule.description ? <div className="muted small">{rule.description}</div> : null}
-                    </td>
-                    <td className="mono small">{rule.ruleId}</td>
-                    <td>{rule.ruleId === entry.priorityRuleId ? <Badge tone="accent">Decided</Badge> : <Badge>Matched</Badge>}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </TableScroll>
+          <DataTable
+            label="Matched rules"
+            columns={[
+              {
+                header: 'Rule',
+                cell: (rule) => (
+                  <>
+                    <Link className="strong-link" to={`/actions/${segment(entry.actionCode)}/rules/${segment(rule.ruleId)}`}>
+                      {rule.name}
+                    </Link>
+                    {rule.description ? <div className="muted small">{rule.description}</div> : null}
+                  </>
+                ),
+              },
+              { header: 'Rule ID', className: 'mono small', cell: (rule) => rule.ruleId },
+              { header: 'Role', cell: (rule) => (rule.ruleId === entry.priorityRuleId ? <Badge tone="accent">Decided</Badge> : <Badge>Matched</Badge>) },
+            ]}
+            rows={entry.rules.length > 0 ? entry.rules : entry.ruleIds.map((ruleId) => ({ ruleId, name: ruleId, description: undefined }))}
+            rowKey={(rule) => rule.ruleId}
+          />
         )}
         {errors.length > 0 ? (
           <div className="rule-errors">

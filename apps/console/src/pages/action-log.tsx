@@ -1,12 +1,14 @@
 // Every tracked action, newest first, filtered by user, action code, state and time. The
 // filter lives in the address, so a filtered log can be bookmarked or shared.
-import { useState, type FormEvent } from 'react'
+import type { FormEvent } from 'react'
 import { Link, useSearchParams } from 'react-router'
 import type { ActionLogEntry, ActionLogPage as ActionLogPageBody } from '@countersign/protocol'
-import { api, describeError, segment } from '../api.ts'
-import { DateTime, Empty, ErrorBanner, Loading, PageHeader, Pager, Section, StateBadge, TableScroll } from '../components/ui.tsx'
+import { segment } from '../api.ts'
+import { Field, Options } from '../components/form.tsx'
+import { DataTable, ResourceList, type Column } from '../components/lists.tsx'
+import { Dash, DateTime, PageHeader, Section, StateBadge } from '../components/ui.tsx'
 import { ACTION_STATES, methodLabel, stateLabel } from '../format.ts'
-import { useCursorPages, useResource } from '../use-resource.ts'
+import { useApi, useCursorPages, useDraft } from '../use-resource.ts'
 
 const FILTERS = ['userId', 'actionCode', 'state', 'from', 'to'] as const
 type Filter = Record<(typeof FILTERS)[number], string>
@@ -28,21 +30,8 @@ export function ActionLogPage() {
   const filter: Filter = { userId: params.get('userId') ?? '', actionCode: params.get('actionCode') ?? '', state: params.get('state') ?? '', from: params.get('from') ?? '', to: params.get('to') ?? '' }
   const filterKey = FILTERS.map((name) => filter[name]).join('\u0000')
   const pages = useCursorPages(filterKey)
-  const log = useResource(
-    (signal) =>
-      api<ActionLogPageBody>('GET', '/actions', undefined, {
-        signal,
-        query: { userId: filter.userId, actionCode: filter.actionCode, state: filter.state, from: instantOf(filter.from), to: instantOf(filter.to), limit: 50, cursor: pages.cursor },
-      }),
-    `${filterKey}\u0000${pages.cursor ?? ''}`,
-  )
-  const [draft, setDraft] = useState<Filter>(filter)
-  const [draftKey, setDraftKey] = useState(filterKey)
-  if (draftKey !== filterKey) {
-    // The address changed (back button, a link): the form follows it.
-    setDraftKey(filterKey)
-    setDraft(filter)
-  }
+  const log = useApi<ActionLogPageBody>('/actions', { userId: filter.userId, actionCode: filter.actionCode, state: filter.state, from: instantOf(filter.from), to: instantOf(filter.to), limit: 50, cursor: pages.cursor })
+  const [draft, setDraft] = useDraft(filter, filterKey)
   const active = FILTERS.some((name) => filter[name] !== '')
 
   const apply = (event: FormEvent) => {
@@ -56,40 +45,30 @@ export function ActionLogPage() {
     setParams(new URLSearchParams())
   }
   const set = (name: keyof Filter, value: string) => setDraft((current) => ({ ...current, [name]: value }))
-  const items = log.data?.items ?? []
 
   return (
     <>
       <PageHeader title="Action log" description="Every action your backend tracked, with the rules that decided it." />
       <Section title="Filter">
         <form className="filter-form" onSubmit={apply}>
-          <div className="field">
-            <label htmlFor="log-user">User ID</label>
+          <Field id="log-user" label="User ID">
             <input id="log-user" className="input mono" value={draft.userId} onChange={(e) => set('userId', e.target.value)} spellCheck={false} />
-          </div>
-          <div className="field">
-            <label htmlFor="log-action">Action code</label>
+          </Field>
+          <Field id="log-action" label="Action code">
             <input id="log-action" className="input mono" value={draft.actionCode} onChange={(e) => set('actionCode', e.target.value)} spellCheck={false} />
-          </div>
-          <div className="field">
-            <label htmlFor="log-state">State</label>
+          </Field>
+          <Field id="log-state" label="State">
             <select id="log-state" className="select" value={draft.state} onChange={(e) => set('state', e.target.value)}>
               <option value="">Any state</option>
-              {ACTION_STATES.map((state) => (
-                <option key={state} value={state}>
-                  {stateLabel[state]}
-                </option>
-              ))}
+              <Options values={ACTION_STATES} labels={stateLabel} />
             </select>
-          </div>
-          <div className="field">
-            <label htmlFor="log-from">From</label>
+          </Field>
+          <Field id="log-from" label="From">
             <input id="log-from" className="input" type="datetime-local" value={draft.from} onChange={(e) => set('from', e.target.value)} />
-          </div>
-          <div className="field">
-            <label htmlFor="log-to">To</label>
+          </Field>
+          <Field id="log-to" label="To">
             <input id="log-to" className="input" type="datetime-local" value={draft.to} onChange={(e) => set('to', e.target.value)} />
-          </div>
+          </Field>
           <div className="filter-actions">
             <button type="submit" className="button button-primary">
               Apply
@@ -103,58 +82,45 @@ export function ActionLogPage() {
         </form>
       </Section>
       <Section title="Actions" description={active ? 'Filtered.' : 'Newest first.'}>
-        {log.error ? <ErrorBanner message={describeError(log.error)} /> : null}
-        {log.loading && !log.data ? <Loading /> : null}
-        {log.data && items.length === 0 ? <Empty>{active ? 'No actions match this filter.' : 'No actions tracked yet.'}</Empty> : null}
-        {items.length > 0 ? <ActionTable items={items} label="Action log" /> : null}
-        {log.data && (pages.hasPrevious || log.data.nextCursor) ? (
-          <Pager pageNumber={pages.pageNumber} hasPrevious={pages.hasPrevious} nextCursor={log.data.nextCursor} onPrevious={pages.previous} onNext={pages.next} />
-        ) : null}
+        <ResourceList resource={log} empty={active ? 'No actions match this filter.' : 'No actions tracked yet.'} pages={pages}>
+          {(items) => <ActionTable items={items} label="Action log" />}
+        </ResourceList>
       </Section>
     </>
   )
 }
 
+const actionColumns: Array<Column<ActionLogEntry>> = [
+  {
+    header: 'Tracked',
+    cell: (entry) => (
+      <Link className="strong-link" to={actionPath(entry)} state={{ entry }} aria-label={`Action ${entry.actionCode} of ${entry.userId} at ${entry.createdAt}`}>
+        <DateTime value={entry.createdAt} seconds />
+      </Link>
+    ),
+  },
+  {
+    header: 'User',
+    cell: (entry) => (
+      <Link className="mono" to={`/users/${segment(entry.userId)}`}>
+        {entry.userId}
+      </Link>
+    ),
+  },
+  { header: 'Action code', className: 'mono', cell: (entry) => entry.actionCode },
+  { header: 'State', cell: (entry) => <StateBadge state={entry.state} /> },
+  { header: 'Method', cell: (entry) => (entry.verificationMethod ? methodLabel[entry.verificationMethod] : <Dash />) },
+  { header: 'Matched rules', cell: (entry) => (entry.rules.length > 0 ? entry.rules.map((r) => r.name).join(', ') : <span className="muted">None</span>) },
+]
+
 /** Actions as rows; the user and action code link to their pages, the time to the action. */
 export function ActionTable({ items, label, showUser = true }: { items: ActionLogEntry[]; label: string; showUser?: boolean }) {
   return (
-    <TableScroll label={label}>
-      <table className="table">
-        <thead>
-          <tr>
-            <th scope="col">Tracked</th>
-            {showUser ? <th scope="col">User</th> : null}
-            <th scope="col">Action code</th>
-            <th scope="col">State</th>
-            <th scope="col">Method</th>
-            <th scope="col">Matched rules</th>
-          </tr>
-        </thead>
-        <tbody>
-          {items.map((entry) => (
-            <tr key={`${entry.userId}\n${entry.actionCode}\n${entry.idempotencyKey}`}>
-              <td>
-                <Link className="strong-link" to={actionPath(entry)} state={{ entry }} aria-label={`Action ${entry.actionCode} of ${entry.userId} at ${entry.createdAt}`}>
-                  <DateTime value={entry.createdAt} seconds />
-                </Link>
-              </td>
-              {showUser ? (
-                <td>
-                  <Link className="mono" to={`/users/${segment(entry.userId)}`}>
-                    {entry.userId}
-                  </Link>
-                </td>
-              ) : null}
-              <td className="mono">{entry.actionCode}</td>
-              <td>
-                <StateBadge state={entry.state} />
-              </td>
-              <td>{entry.verificationMethod ? methodLabel[entry.verificationMethod] : <span className="muted">—</span>}</td>
-              <td>{entry.rules.length > 0 ? entry.rules.map((r) => r.name).join(', ') : <span className="muted">None</span>}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </TableScroll>
+    <DataTable
+      label={label}
+      columns={showUser ? actionColumns : actionColumns.filter((column) => column.header !== 'User')}
+      rows={items}
+      rowKey={(entry) => `${entry.userId}\n${entry.actionCode}\n${entry.idempotencyKey}`}
+    />
   )
 }

@@ -1,18 +1,45 @@
 // Action codes the tenant tracks, each with its configuration and rules. Tracking a new code
 // configures it with the tenant's defaults; an operator can also configure one ahead of time.
-import { useState, type FormEvent } from 'react'
+import { useState } from 'react'
 import { Link, useNavigate } from 'react-router'
 import type { ActionConfiguration, RuleOutcome } from '@countersign/protocol'
-import { api, describeError, segment } from '../api.ts'
+import { api, segment } from '../api.ts'
 import { Dialog } from '../components/dialog.tsx'
-import { Badge, DateTime, Empty, ErrorBanner, Loading, OutcomeBadge, PageHeader, Section, TableScroll } from '../components/ui.tsx'
+import { Field, FormActions, Options, useSubmit } from '../components/form.tsx'
+import { DataTable, ResourceList, type Column } from '../components/lists.tsx'
+import { BadgeList, DateTime, OutcomeBadge, PageHeader, Section } from '../components/ui.tsx'
 import { methodLabel, OUTCOMES, outcomeLabel } from '../format.ts'
-import { useResource } from '../use-resource.ts'
+import { useApi } from '../use-resource.ts'
+
+const columns: Array<Column<ActionConfiguration>> = [
+  {
+    header: 'Action code',
+    cell: (config) => (
+      <Link className="strong-link mono" to={`/actions/${segment(config.actionCode)}`}>
+        {config.actionCode}
+      </Link>
+    ),
+  },
+  {
+    header: 'Default outcome',
+    cell: (config) => (
+      <>
+        <OutcomeBadge outcome={config.defaultOutcome} />
+        {!config.ownSettings.includes('defaultOutcome') ? <span className="muted small"> tenant default</span> : null}
+      </>
+    ),
+  },
+  {
+    header: 'Verification methods',
+    cell: (config) => <BadgeList values={config.verificationMethods} labels={methodLabel} />,
+  },
+  { header: 'Rules', num: true, cell: (config) => config.ruleCount },
+  { header: 'Updated', cell: (config) => <DateTime value={config.updatedAt} /> },
+]
 
 export function ActionsPage() {
-  const configurations = useResource((signal) => api<{ items: ActionConfiguration[] }>('GET', '/action-configurations', undefined, { signal }), 'configs')
+  const configurations = useApi<{ items: ActionConfiguration[] }>('/action-configurations')
   const [creating, setCreating] = useState(false)
-  const items = configurations.data?.items ?? []
 
   return (
     <>
@@ -26,52 +53,9 @@ export function ActionsPage() {
         }
       />
       <Section title="Action configurations">
-        {configurations.error ? <ErrorBanner message={describeError(configurations.error)} /> : null}
-        {configurations.loading && !configurations.data ? <Loading /> : null}
-        {configurations.data && items.length === 0 ? <Empty>No actions yet. Track one from your backend, or configure one here.</Empty> : null}
-        {items.length > 0 ? (
-          <TableScroll label="Action configurations">
-            <table className="table">
-              <thead>
-                <tr>
-                  <th scope="col">Action code</th>
-                  <th scope="col">Default outcome</th>
-                  <th scope="col">Verification methods</th>
-                  <th scope="col" className="num">
-                    Rules
-                  </th>
-                  <th scope="col">Updated</th>
-                </tr>
-              </thead>
-              <tbody>
-                {items.map((config) => (
-                  <tr key={config.actionCode}>
-                    <td>
-                      <Link className="strong-link mono" to={`/actions/${segment(config.actionCode)}`}>
-                        {config.actionCode}
-                      </Link>
-                    </td>
-                    <td>
-                      <OutcomeBadge outcome={config.defaultOutcome} />
-                      {!config.ownSettings.includes('defaultOutcome') ? <span className="muted small"> tenant default</span> : null}
-                    </td>
-                    <td>
-                      <span className="badge-row">
-                        {config.verificationMethods.map((m) => (
-                          <Badge key={m}>{methodLabel[m]}</Badge>
-                        ))}
-                      </span>
-                    </td>
-                    <td className="num">{config.ruleCount}</td>
-                    <td>
-                      <DateTime value={config.updatedAt} />
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </TableScroll>
-        ) : null}
+        <ResourceList resource={configurations} empty="No actions yet. Track one from your backend, or configure one here.">
+          {(items) => <DataTable label="Action configurations" columns={columns} rows={items} rowKey={(config) => config.actionCode} />}
+        </ResourceList>
       </Section>
       <CreateConfigurationDialog open={creating} onClose={() => setCreating(false)} />
     </>
@@ -82,29 +66,24 @@ function CreateConfigurationDialog({ open, onClose }: { open: boolean; onClose()
   const navigate = useNavigate()
   const [actionCode, setActionCode] = useState('')
   const [defaultOutcome, setDefaultOutcome] = useState<RuleOutcome | ''>('')
-  const [busy, setBusy] = useState(false)
-  const [error, setError] = useState<unknown>(undefined)
-
-  const submit = async (event: FormEvent) => {
-    event.preventDefault()
-    setBusy(true)
-    setError(undefined)
-    try {
-      const created = await api<ActionConfiguration>('POST', '/action-configurations', { actionCode: actionCode.trim(), ...(defaultOutcome ? { defaultOutcome } : {}) })
-      onClose()
-      void navigate(`/actions/${segment(created.actionCode)}`)
-    } catch (reason) {
-      setError(reason)
-    } finally {
-      setBusy(false)
-    }
-  }
+  const create = useSubmit(async () => {
+    const created = await api<ActionConfiguration>('POST', '/action-configurations', { actionCode: actionCode.trim(), ...(defaultOutcome ? { defaultOutcome } : {}) })
+    onClose()
+    void navigate(`/actions/${segment(created.actionCode)}`)
+  })
 
   return (
     <Dialog open={open} title="Configure an action" onClose={onClose}>
-      <form onSubmit={submit}>
-        <div className="field">
-          <label htmlFor="new-action-code">Action code</label>
+      <form onSubmit={create.onSubmit}>
+        <Field
+          id="new-action-code"
+          label="Action code"
+          help={
+            <>
+              Letters, digits, <code>_</code> and <code>-</code>; the code your backend passes to track.
+            </>
+          }
+        >
           <input
             id="new-action-code"
             className="input mono"
@@ -116,30 +95,14 @@ function CreateConfigurationDialog({ open, onClose }: { open: boolean; onClose()
             placeholder="authorizePayment"
             aria-describedby="new-action-code-help"
           />
-          <p id="new-action-code-help" className="help">
-            Letters, digits, <code>_</code> and <code>-</code>; the code your backend passes to track.
-          </p>
-        </div>
-        <div className="field">
-          <label htmlFor="new-action-outcome">Default outcome</label>
+        </Field>
+        <Field id="new-action-outcome" label="Default outcome">
           <select id="new-action-outcome" className="select" value={defaultOutcome} onChange={(e) => setDefaultOutcome(e.target.value as RuleOutcome | '')}>
             <option value="">The tenant’s default</option>
-            {OUTCOMES.map((o) => (
-              <option key={o} value={o}>
-                {outcomeLabel[o]}
-              </option>
-            ))}
+            <Options values={OUTCOMES} labels={outcomeLabel} />
           </select>
-        </div>
-        {error !== undefined ? <ErrorBanner message={describeError(error)} /> : null}
-        <div className="form-actions">
-          <button type="button" className="button" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="button button-primary" disabled={busy}>
-            {busy ? 'Saving…' : 'Configure'}
-          </button>
-        </div>
+        </Field>
+        <FormActions submit={create} label="Configure" onCancel={onClose} />
       </form>
     </Dialog>
   )

@@ -1,12 +1,14 @@
 // What a developer needs to connect: the tenant ID and API URL, and the secret and management
 // keys (a new key is shown once; the server keeps only its hash).
-import { useState, type FormEvent } from 'react'
+import { useState } from 'react'
 import type { ApiKeySummary, ApiKeyType, CreatedApiKey } from '@countersign/protocol'
-import { api, describeError, segment } from '../api.ts'
-import { ConfirmDialog, Dialog } from '../components/dialog.tsx'
-import { Badge, CopyField, DateTime, Empty, ErrorBanner, Loading, PageHeader, Section, TableScroll } from '../components/ui.tsx'
+import { api, segment } from '../api.ts'
+import { ConfirmDialog, Dialog, SecretOnceDialog } from '../components/dialog.tsx'
+import { Choices, Field, FormActions, useSubmit } from '../components/form.tsx'
+import { DataTable, ResourceList, type Column } from '../components/lists.tsx'
+import { Badge, CopyField, DateTime, PageHeader, Section } from '../components/ui.tsx'
 import { useSession } from '../session.tsx'
-import { useResource } from '../use-resource.ts'
+import { useApi } from '../use-resource.ts'
 
 const typeLabel: Record<ApiKeyType, string> = { secret: 'Secret', management: 'Management' }
 const typeHelp: Record<ApiKeyType, string> = {
@@ -16,15 +18,44 @@ const typeHelp: Record<ApiKeyType, string> = {
 
 export function ApiKeysPage() {
   const session = useSession()
-  const keys = useResource((signal) => api<{ items: ApiKeySummary[] }>('GET', '/api-keys', undefined, { signal }), 'keys')
+  const keys = useApi<{ items: ApiKeySummary[] }>('/api-keys')
   const [creating, setCreating] = useState(false)
   const [created, setCreated] = useState<CreatedApiKey | null>(null)
   const [revoking, setRevoking] = useState<ApiKeySummary | null>(null)
 
   const signedInWith = session.actor.startsWith('management_key:') ? session.actor.slice('management_key:'.length) : null
-  const items = keys.data?.items ?? []
-  const active = items.filter((k) => !k.revokedAt)
-  const revoked = items.filter((k) => k.revokedAt)
+  const columns: Array<Column<ApiKeySummary>> = [
+    { header: 'Name', cell: (key) => key.name ?? <span className="muted">Unnamed</span> },
+    { header: 'Type', cell: (key) => <Badge tone={key.type === 'secret' ? 'accent' : 'neutral'}>{typeLabel[key.type]}</Badge> },
+    { header: 'Key ID', className: 'mono', cell: (key) => key.keyId },
+    { header: 'Created', cell: (key) => <DateTime value={key.createdAt} /> },
+    {
+      header: 'Status',
+      cell: (key) => (
+        <>
+          {key.revokedAt ? (
+            <Badge tone="danger">
+              Revoked <DateTime value={key.revokedAt} />
+            </Badge>
+          ) : (
+            <Badge tone="success">Active</Badge>
+          )}
+          {signedInWith === key.keyId ? <span className="muted small"> (this session)</span> : null}
+        </>
+      ),
+    },
+    {
+      header: 'Actions',
+      hideHeader: true,
+      className: 'cell-actions',
+      cell: (key) =>
+        !key.revokedAt ? (
+          <button type="button" className="button button-small button-danger-quiet" onClick={() => setRevoking(key)} aria-label={`Revoke ${key.name ?? key.keyId}`}>
+            Revoke
+          </button>
+        ) : null,
+    },
+  ]
 
   return (
     <>
@@ -44,58 +75,17 @@ export function ApiKeysPage() {
         </div>
       </Section>
       <Section title="Keys" description="Secret keys call the Server API; management keys call the Management API. Revoked keys stop working at once.">
-        {keys.error ? <ErrorBanner message={describeError(keys.error)} /> : null}
-        {keys.loading && !keys.data ? <Loading /> : null}
-        {keys.data && items.length === 0 ? <Empty>No keys yet.</Empty> : null}
-        {items.length > 0 ? (
-          <TableScroll label="API keys">
-            <table className="table">
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Type</th>
-                  <th scope="col">Key ID</th>
-                  <th scope="col">Created</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">
-                    <span className="visually-hidden">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {[...active, ...revoked].map((key) => (
-                  <tr key={key.keyId} data-key-id={key.keyId} className={key.revokedAt ? 'row-muted' : undefined}>
-                    <td>{key.name ?? <span className="muted">Unnamed</span>}</td>
-                    <td>
-                      <Badge tone={key.type === 'secret' ? 'accent' : 'neutral'}>{typeLabel[key.type]}</Badge>
-                    </td>
-                    <td className="mono">{key.keyId}</td>
-                    <td>
-                      <DateTime value={key.createdAt} />
-                    </td>
-                    <td>
-                      {key.revokedAt ? (
-                        <Badge tone="danger">
-                          Revoked <DateTime value={key.revokedAt} />
-                        </Badge>
-                      ) : (
-                        <Badge tone="success">Active</Badge>
-                      )}
-                      {signedInWith === key.keyId ? <span className="muted small"> (this session)</span> : null}
-                    </td>
-                    <td className="cell-actions">
-                      {!key.revokedAt ? (
-                        <button type="button" className="button button-small button-danger-quiet" onClick={() => setRevoking(key)} aria-label={`Revoke ${key.name ?? key.keyId}`}>
-                          Revoke
-                        </button>
-                      ) : null}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </TableScroll>
-        ) : null}
+        <ResourceList resource={keys} empty="No keys yet.">
+          {(items) => (
+            <DataTable
+              label="API keys"
+              columns={columns}
+              rows={[...items.filter((k) => !k.revokedAt), ...items.filter((k) => k.revokedAt)]}
+              rowKey={(key) => key.keyId}
+              rowProps={(key) => ({ 'data-key-id': key.keyId, className: key.revokedAt ? 'row-muted' : undefined })}
+            />
+          )}
+        </ResourceList>
       </Section>
 
       <CreateKeyDialog
@@ -107,49 +97,44 @@ export function ApiKeysPage() {
           keys.reload()
         }}
       />
-      <Dialog
-        open={created !== null}
+      <SecretOnceDialog
         title="Your new key"
-        onClose={() => setCreated(null)}
-        footer={
-          <button type="button" className="button button-primary" onClick={() => setCreated(null)}>
-            I have saved the key
-          </button>
+        warning={
+          <>
+            <strong>Copy this key now. You won’t see it again:</strong> Countersign stores only a hash of it.
+          </>
         }
+        label={created ? `${typeLabel[created.type]} key` : ''}
+        value={created?.key}
+        savedLabel="I have saved the key"
+        onClose={() => setCreated(null)}
       >
         {created ? (
-          <>
-            <div className="banner banner-warning" role="note">
-              <strong>Copy this key now. You won’t see it again:</strong> Countersign stores only a hash of it.
-            </div>
-            <CopyField label={`${typeLabel[created.type]} key`} value={created.key} secret />
-            <p className="help">
-              Key ID <span className="mono">{created.keyId}</span>
-              {created.name ? ` · ${created.name}` : ''}
-            </p>
-          </>
+          <p className="help">
+            Key ID <span className="mono">{created.keyId}</span>
+            {created.name ? ` · ${created.name}` : ''}
+          </p>
         ) : null}
-      </Dialog>
+      </SecretOnceDialog>
       <ConfirmDialog
-        open={revoking !== null}
+        subject={revoking}
         title="Revoke this key?"
         confirmLabel="Revoke key"
         danger
         onClose={() => setRevoking(null)}
-        onConfirm={async () => {
-          if (!revoking) return
-          await api<void>('DELETE', `/api-keys/${segment(revoking.keyId)}`)
+        onConfirm={async (key) => {
+          await api<void>('DELETE', `/api-keys/${segment(key.keyId)}`)
           keys.reload()
         }}
       >
-        {revoking ? (
+        {(key) => (
           <>
             <p>
-              <strong>{revoking.name ?? revoking.keyId}</strong> ({typeLabel[revoking.type].toLowerCase()} key <span className="mono">{revoking.keyId}</span>) will stop working immediately. Anything still using it will be refused. This cannot be undone.
+              <strong>{key.name ?? key.keyId}</strong> ({typeLabel[key.type].toLowerCase()} key <span className="mono">{key.keyId}</span>) will stop working immediately. Anything still using it will be refused. This cannot be undone.
             </p>
-            {signedInWith === revoking.keyId ? <p className="text-danger">You signed in with this key: your session will end too.</p> : null}
+            {signedInWith === key.keyId ? <p className="text-danger">You signed in with this key: your session will end too.</p> : null}
           </>
-        ) : null}
+        )}
       </ConfirmDialog>
     </>
   )
@@ -158,33 +143,19 @@ export function ApiKeysPage() {
 function CreateKeyDialog({ open, onClose, onCreated }: { open: boolean; onClose(): void; onCreated(key: CreatedApiKey): void }) {
   const [type, setType] = useState<ApiKeyType>('secret')
   const [name, setName] = useState('')
-  const [busy, setBusy] = useState(false)
-  const [error, setError] = useState<unknown>(undefined)
-
-  const submit = async (event: FormEvent) => {
-    event.preventDefault()
-    setBusy(true)
-    setError(undefined)
-    try {
-      const key = await api<CreatedApiKey>('POST', '/api-keys', { type, ...(name.trim() ? { name: name.trim() } : {}) })
-      setName('')
-      onCreated(key)
-    } catch (reason) {
-      setError(reason)
-    } finally {
-      setBusy(false)
-    }
-  }
+  const create = useSubmit(async () => {
+    const key = await api<CreatedApiKey>('POST', '/api-keys', { type, ...(name.trim() ? { name: name.trim() } : {}) })
+    setName('')
+    onCreated(key)
+  })
 
   return (
     <Dialog open={open} title="Create an API key" onClose={onClose}>
-      <form onSubmit={submit}>
-        <div className="field">
-          <label htmlFor="key-name">Name</label>
+      <form onSubmit={create.onSubmit}>
+        <Field id="key-name" label="Name">
           <input id="key-name" className="input" value={name} maxLength={200} onChange={(e) => setName(e.target.value)} placeholder="e.g. Payments backend" />
-        </div>
-        <fieldset className="field">
-          <legend>Type</legend>
+        </Field>
+        <Choices legend="Type">
           {(['secret', 'management'] as const).map((option) => (
             <label key={option} className="choice">
               <input type="radio" name="key-type" value={option} checked={type === option} onChange={() => setType(option)} />
@@ -194,16 +165,8 @@ function CreateKeyDialog({ open, onClose, onCreated }: { open: boolean; onClose(
               </span>
             </label>
           ))}
-        </fieldset>
-        {error !== undefined ? <ErrorBanner message={describeError(error)} /> : null}
-        <div className="form-actions">
-          <button type="button" className="button" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="button button-primary" disabled={busy}>
-            {busy ? 'Creating…' : 'Create key'}
-          </button>
-        </div>
+        </Choices>
+        <FormActions submit={create} label="Create key" busyLabel="Creating…" onCancel={onClose} />
       </form>
     </Dialog>
   )

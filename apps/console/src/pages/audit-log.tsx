@@ -1,9 +1,9 @@
 // Who changed what, newest first: every Management API change, by operator or key.
 import { Fragment, useState } from 'react'
 import type { AuditEntry, AuditPage, Operator } from '@countersign/protocol'
-import { api, describeError } from '../api.ts'
-import { DateTime, Empty, ErrorBanner, JsonView, Loading, PageHeader, Pager, Section } from '../components/ui.tsx'
-import { useCursorPages, useResource } from '../use-resource.ts'
+import { ResourceList, TableHead } from '../components/lists.tsx'
+import { DateTime, JsonView, PageHeader, Section, TableScroll } from '../components/ui.tsx'
+import { useApi, useCursorPages } from '../use-resource.ts'
 
 /** `operator:<id>`, `management_key:<keyId>` or `cli`, for a person. */
 function Actor({ actor, emails }: { actor: string; emails: ReadonlyMap<string, string> }) {
@@ -23,47 +23,34 @@ function Actor({ actor, emails }: { actor: string; emails: ReadonlyMap<string, s
   )
 }
 
+const COLUMNS = [{ header: 'When' }, { header: 'Event' }, { header: 'Target' }, { header: 'Who' }, { header: 'Details', hideHeader: true }]
+
 export function AuditLogPage() {
   const pages = useCursorPages('audit')
-  const audit = useResource((signal) => api<AuditPage>('GET', '/audit-log', undefined, { signal, query: { limit: 50, cursor: pages.cursor } }), pages.cursor ?? '')
+  const audit = useApi<AuditPage>('/audit-log', { limit: 50, cursor: pages.cursor })
   // Operators by ID, to name them; a removed operator keeps its ID.
-  const operators = useResource((signal) => api<{ items: Operator[] }>('GET', '/operators', undefined, { signal }), 'operators')
+  const operators = useApi<{ items: Operator[] }>('/operators')
   const emails = new Map((operators.data?.items ?? []).map((o) => [o.operatorId, o.email]))
   const [open, setOpen] = useState<string | null>(null)
-  const items = audit.data?.items ?? []
 
   return (
     <>
       <PageHeader title="Audit log" description="Every change made through the console, the Management API or the command line." />
       <Section title="Changes">
-        {audit.error ? <ErrorBanner message={describeError(audit.error)} /> : null}
-        {audit.loading && !audit.data ? <Loading /> : null}
-        {audit.data && items.length === 0 ? <Empty>No changes recorded yet.</Empty> : null}
-        {items.length > 0 ? (
-          <div className="table-scroll" role="region" aria-label="Audit log" tabIndex={0}>
-            <table className="table">
-              <thead>
-                <tr>
-                  <th scope="col">When</th>
-                  <th scope="col">Event</th>
-                  <th scope="col">Target</th>
-                  <th scope="col">Who</th>
-                  <th scope="col">
-                    <span className="visually-hidden">Details</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {items.map((entry) => (
-                  <AuditRow key={entry.auditId} entry={entry} emails={emails} open={open === entry.auditId} onToggle={() => setOpen(open === entry.auditId ? null : entry.auditId)} />
-                ))}
-              </tbody>
-            </table>
-          </div>
-        ) : null}
-        {audit.data && (pages.hasPrevious || audit.data.nextCursor) ? (
-          <Pager pageNumber={pages.pageNumber} hasPrevious={pages.hasPrevious} nextCursor={audit.data.nextCursor} onPrevious={pages.previous} onNext={pages.next} />
-        ) : null}
+        <ResourceList resource={audit} empty="No changes recorded yet." pages={pages}>
+          {(items) => (
+            <TableScroll label="Audit log">
+              <table className="table">
+                <TableHead columns={COLUMNS} />
+                <tbody>
+                  {items.map((entry) => (
+                    <AuditRow key={entry.auditId} entry={entry} emails={emails} open={open === entry.auditId} onToggle={() => setOpen(open === entry.auditId ? null : entry.auditId)} />
+                  ))}
+                </tbody>
+              </table>
+            </TableScroll>
+          )}
+        </ResourceList>
       </Section>
     </>
   )
@@ -93,7 +80,7 @@ function AuditRow({ entry, emails, open, onToggle }: { entry: AuditEntry; emails
       </tr>
       {hasDetails && open ? (
         <tr id={detailsId} className="row-details">
-          <td colSpan={5}>
+          <td colSpan={COLUMNS.length}>
             <div className="before-after">
               <div>
                 <h3>Before</h3>

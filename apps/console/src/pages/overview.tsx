@@ -2,10 +2,9 @@
 import { useState } from 'react'
 import type { StatsResponse } from '@countersign/protocol'
 import { LineChart, StackedBarChart } from '../components/charts.tsx'
-import { api, describeError } from '../api.ts'
-import { ErrorBanner, Loading, PageHeader, Section } from '../components/ui.tsx'
-import { formatNumber, formatPercent, outcomeLabel } from '../format.ts'
-import { useResource } from '../use-resource.ts'
+import { Failure, Loading, PageHeader, Section } from '../components/ui.tsx'
+import { formatNumber, formatPercent, OUTCOMES, outcomeLabel } from '../format.ts'
+import { useApi } from '../use-resource.ts'
 
 const RANGES = [
   { id: '24h', label: 'Last 24 hours', days: 1, interval: 'hour' },
@@ -28,7 +27,7 @@ function successRate(succeeded: number, failed: number): number | null {
 export function OverviewPage() {
   const [rangeId, setRangeId] = useState<(typeof RANGES)[number]['id']>('14d')
   const range = RANGES.find((r) => r.id === rangeId) ?? RANGES[2]
-  const stats = useResource((signal) => api<StatsResponse>('GET', '/stats', undefined, { signal, query: { days: range.days, interval: range.interval } }), rangeId)
+  const stats = useApi<StatsResponse>('/stats', { days: range.days, interval: range.interval })
 
   return (
     <>
@@ -48,7 +47,7 @@ export function OverviewPage() {
           </div>
         }
       />
-      {stats.error ? <ErrorBanner message={describeError(stats.error)} /> : null}
+      <Failure error={stats.error} />
       {stats.loading && !stats.data ? <Loading /> : null}
       {stats.data ? <OverviewCharts stats={stats.data} rangeLabel={range.label} /> : null}
     </>
@@ -70,7 +69,7 @@ function OverviewCharts({ stats, rangeLabel }: { stats: StatsResponse; rangeLabe
   const open = sum((b) => b.challenges.open)
   const rate = successRate(succeeded, failed)
 
-  const outcomeSeries = (['ALLOW', 'CHALLENGE', 'REVIEW', 'BLOCK'] as const).map((outcome) => ({
+  const outcomeSeries = OUTCOMES.map((outcome) => ({
     key: outcome,
     label: outcomeLabel[outcome],
     className: `series-${outcome.toLowerCase()}`,

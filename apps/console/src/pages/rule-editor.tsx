@@ -1,14 +1,15 @@
 // Write or change one rule. The server checks the condition when it is saved; a condition that
 // does not compile comes back as invalid_rule_condition with where, shown under the editor.
-import { useRef, useState, type FormEvent, type ReactNode } from 'react'
+import { useRef, useState, type ReactNode } from 'react'
 import { Link, useNavigate, useParams } from 'react-router'
 import type { ChallengeMethod, CreateRuleRequest, Rule, RuleOutcome, UpdateRuleRequest } from '@countersign/protocol'
-import { api, describeError, segment } from '../api.ts'
+import { api, segment } from '../api.ts'
 import { ConditionError, conditionErrorOf, type ConditionErrorDetails } from '../components/condition-error.tsx'
 import { ConfirmDialog } from '../components/dialog.tsx'
+import { Choices, Field, MethodCheckboxes, Optional, Options, useSubmit } from '../components/form.tsx'
 import { RuleTestPanel } from '../components/rule-test-panel.tsx'
-import { ErrorBanner, Loading, PageHeader, Section } from '../components/ui.tsx'
-import { CHALLENGE_METHODS, methodLabel, OUTCOMES, outcomeLabel } from '../format.ts'
+import { Failure, PagePending, PageHeader, Section } from '../components/ui.tsx'
+import { CHALLENGE_METHODS, OUTCOMES, outcomeLabel } from '../format.ts'
 import { useResource } from '../use-resource.ts'
 
 interface RuleForm {
@@ -49,30 +50,13 @@ export function RuleEditorPage() {
   const rule = useResource((signal) => (ruleId ? api<Rule>('GET', `/action-configurations/${segment(actionCode)}/rules/${segment(ruleId)}`, undefined, { signal }) : Promise.resolve(undefined)), `${actionCode}/${ruleId ?? 'new'}`)
   const back = <Link to={`/actions/${segment(actionCode)}`}>← {actionCode}</Link>
   const title = ruleId ? 'Edit rule' : 'New rule'
-  if (rule.error) {
-    return (
-      <>
-        <PageHeader title={title} back={back} />
-        <ErrorBanner message={describeError(rule.error)} />
-      </>
-    )
-  }
-  if (rule.loading) {
-    return (
-      <>
-        <PageHeader title={title} back={back} />
-        <Loading />
-      </>
-    )
-  }
+  if (rule.error || rule.loading) return <PagePending title={title} back={back} error={rule.error} />
   return <RuleEditor key={ruleId ?? 'new'} actionCode={actionCode} rule={rule.data} back={back} title={title} />
 }
 
 function RuleEditor({ actionCode, rule, back, title }: { actionCode: string; rule: Rule | undefined; back: ReactNode; title: string }) {
   const navigate = useNavigate()
   const [form, setForm] = useState<RuleForm>(rule ? formOf(rule) : EMPTY)
-  const [busy, setBusy] = useState(false)
-  const [error, setError] = useState<unknown>(undefined)
   const [conditionError, setConditionError] = useState<ConditionErrorDetails | null>(null)
   const [deleting, setDeleting] = useState(false)
   const conditionRef = useRef<HTMLTextAreaElement>(null)
@@ -88,10 +72,7 @@ function RuleEditor({ actionCode, rule, back, title }: { actionCode: string; rul
     }
   }
 
-  const submit = async (event: FormEvent) => {
-    event.preventDefault()
-    setBusy(true)
-    setError(undefined)
+  const save = useSubmit(async () => {
     setConditionError(null)
     const priority = Number(form.priority)
     const methods = CHALLENGE_METHODS.filter((m) => form.verificationMethods.includes(m))
@@ -122,33 +103,35 @@ function RuleEditor({ actionCode, rule, back, title }: { actionCode: string; rul
       }
       void navigate(`/actions/${segment(actionCode)}`, { state: { flash: `Rule “${saved.name}” saved.` } })
     } catch (reason) {
+      // A condition that does not compile is shown under it, not in the banner.
       const details = conditionErrorOf(reason)
-      if (details) showError(details)
-      else setError(reason)
-    } finally {
-      setBusy(false)
+      if (!details) throw reason
+      showError(details)
     }
-  }
+  })
 
   const describedBy = ['rule-condition-help', conditionError ? 'rule-condition-error' : ''].filter(Boolean).join(' ')
   return (
     <>
       <PageHeader title={title} back={back} description={<>A rule of <span className="mono">{actionCode}</span>. When its condition is true and no matching rule has a lower priority number, its outcome decides.</>} />
       <Section title="Rule">
-        <form onSubmit={submit} className="rule-form">
+        <form onSubmit={save.onSubmit} className="rule-form">
           <div className="form-grid form-grid-2">
-            <div className="field">
-              <label htmlFor="rule-name">Name</label>
+            <Field id="rule-name" label="Name">
               <input id="rule-name" className="input" required maxLength={200} value={form.name} onChange={(e) => set('name', e.target.value)} placeholder="Large payment" />
-            </div>
-            <div className="field">
-              <label htmlFor="rule-description">
-                Description <span className="optional">optional</span>
-              </label>
+            </Field>
+            <Field
+              id="rule-description"
+              label={
+                <>
+                  Description <Optional />
+                </>
+              }
+            >
               <input id="rule-description" className="input" maxLength={2000} value={form.description} onChange={(e) => set('description', e.target.value)} />
-            </div>
-            <div className="field field-span-2">
-              <label htmlFor="rule-condition">Condition</label>
+            </Field>
+            {/* Its help goes between the error and the examples, so it is written out here. */}
+            <Field id="rule-condition" label="Condition" wide>
               <textarea
                 id="rule-condition"
                 ref={conditionRef}
@@ -192,40 +175,19 @@ function RuleEditor({ actionCode, rule, back, title }: { actionCode: string; rul
                   ))}
                 </ul>
               </details>
-            </div>
-            <div className="field">
-              <label htmlFor="rule-outcome">Outcome</label>
+            </Field>
+            <Field id="rule-outcome" label="Outcome">
               <select id="rule-outcome" className="select" value={form.outcome} onChange={(e) => set('outcome', e.target.value as RuleOutcome)}>
-                {OUTCOMES.map((o) => (
-                  <option key={o} value={o}>
-                    {outcomeLabel[o]}
-                  </option>
-                ))}
+                <Options values={OUTCOMES} labels={outcomeLabel} />
               </select>
-            </div>
-            <div className="field">
-              <label htmlFor="rule-priority">Priority</label>
+            </Field>
+            <Field id="rule-priority" label="Priority" help="Lower numbers win when several rules match.">
               <input id="rule-priority" className="input" type="number" inputMode="numeric" min={0} max={1000000} step={1} required value={form.priority} onChange={(e) => set('priority', e.target.value)} aria-describedby="rule-priority-help" />
-              <p id="rule-priority-help" className="help">
-                Lower numbers win when several rules match.
-              </p>
-            </div>
-            <fieldset className="field">
-              <legend>Verification methods</legend>
-              <div className="checkbox-row">
-                {CHALLENGE_METHODS.map((method) => (
-                  <label key={method} className="checkbox">
-                    <input
-                      type="checkbox"
-                      checked={form.verificationMethods.includes(method)}
-                      onChange={(e) => set('verificationMethods', e.target.checked ? [...form.verificationMethods, method] : form.verificationMethods.filter((m) => m !== method))}
-                    />
-                    {methodLabel[method]}
-                  </label>
-                ))}
-              </div>
+            </Field>
+            <Choices legend="Verification methods">
+              <MethodCheckboxes value={form.verificationMethods} onChange={(methods) => set('verificationMethods', methods)} />
               <p className="help">None checked: the action’s methods. When this rule decides, a challenge may use only the checked ones.</p>
-            </fieldset>
+            </Choices>
             <div className="field">
               <span className="label">Status</span>
               <label className="checkbox">
@@ -235,7 +197,7 @@ function RuleEditor({ actionCode, rule, back, title }: { actionCode: string; rul
               <p className="help">An inactive rule is not evaluated on track, only in tests.</p>
             </div>
           </div>
-          {error !== undefined ? <ErrorBanner message={describeError(error)} /> : null}
+          <Failure error={save.error} />
           <div className="form-actions">
             {rule ? (
               <button type="button" className="button button-danger-quiet push-left" onClick={() => setDeleting(true)}>
@@ -245,8 +207,8 @@ function RuleEditor({ actionCode, rule, back, title }: { actionCode: string; rul
             <Link className="button" to={`/actions/${segment(actionCode)}`}>
               Cancel
             </Link>
-            <button type="submit" className="button button-primary" disabled={busy}>
-              {busy ? 'Saving…' : rule ? 'Save rule' : 'Create rule'}
+            <button type="submit" className="button button-primary" disabled={save.busy}>
+              {save.busy ? 'Saving…' : rule ? 'Save rule' : 'Create rule'}
             </button>
           </div>
         </form>
@@ -256,19 +218,21 @@ function RuleEditor({ actionCode, rule, back, title }: { actionCode: string; rul
       </Section>
       {rule ? (
         <ConfirmDialog
-          open={deleting}
+          subject={deleting ? rule : null}
           title="Delete this rule?"
           confirmLabel="Delete rule"
           danger
           onClose={() => setDeleting(false)}
-          onConfirm={async () => {
+          onConfirm={async (rule) => {
             await api<void>('DELETE', `${rulesPath}/${segment(rule.ruleId)}`)
             void navigate(`/actions/${segment(actionCode)}`, { state: { flash: `Rule “${rule.name}” deleted.` } })
           }}
         >
-          <p>
-            <strong>{rule.name}</strong> will no longer be evaluated. Past actions keep the record that it matched.
-          </p>
+          {(rule) => (
+            <p>
+              <strong>{rule.name}</strong> will no longer be evaluated. Past actions keep the record that it matched.
+            </p>
+          )}
         </ConfirmDialog>
       ) : null}
     </>

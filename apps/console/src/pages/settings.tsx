@@ -1,12 +1,13 @@
 // The tenant's settings: its name, what an action code that sets nothing itself gets, and
 // which web origins may call the Client API.
-import { useState, type FormEvent } from 'react'
+import { useState } from 'react'
 import type { ChallengeMethod, ManagedTenant, RuleOutcome, UpdateTenantRequest } from '@countersign/protocol'
-import { api, describeError } from '../api.ts'
-import { ErrorBanner, Loading, Notice, PageHeader, Section } from '../components/ui.tsx'
-import { CHALLENGE_METHODS, methodLabel, OUTCOMES, outcomeLabel } from '../format.ts'
+import { api } from '../api.ts'
+import { Choices, Field, MethodCheckboxes, Options, SaveActions, useSubmit } from '../components/form.tsx'
+import { Failure, Loading, PageHeader, Section } from '../components/ui.tsx'
+import { CHALLENGE_METHODS, OUTCOMES, outcomeLabel } from '../format.ts'
 import { useSessionState } from '../session.tsx'
-import { useResource } from '../use-resource.ts'
+import { useApi } from '../use-resource.ts'
 
 const NUMBERS = [
   { field: 'tokenTtlSeconds', label: 'Token lifetime (seconds)', min: 60, max: 3600, help: 'How long a token from track or verify is valid.' },
@@ -65,11 +66,11 @@ function changeOf(tenant: ManagedTenant, form: SettingsForm): UpdateTenantReques
 }
 
 export function SettingsPage() {
-  const tenant = useResource((signal) => api<ManagedTenant>('GET', '/tenant', undefined, { signal }), 'tenant')
+  const tenant = useApi<ManagedTenant>('/tenant')
   return (
     <>
       <PageHeader title="Settings" description="Tenant-wide settings. An action code’s own configuration overrides the ones it sets." />
-      {tenant.error ? <ErrorBanner message={describeError(tenant.error)} /> : null}
+      <Failure error={tenant.error} />
       {tenant.data ? <SettingsFormView tenant={tenant.data} onSaved={(next) => tenant.setData(() => next)} /> : tenant.loading ? <Loading /> : null}
     </>
   )
@@ -78,8 +79,6 @@ export function SettingsPage() {
 function SettingsFormView({ tenant, onSaved }: { tenant: ManagedTenant; onSaved(tenant: ManagedTenant): void }) {
   const { refresh } = useSessionState()
   const [form, setForm] = useState<SettingsForm>(() => formOf(tenant))
-  const [busy, setBusy] = useState(false)
-  const [error, setError] = useState<unknown>(undefined)
   const [saved, setSaved] = useState(false)
   const change = changeOf(tenant, form)
   const dirty = Object.keys(change).length > 0
@@ -87,36 +86,24 @@ function SettingsFormView({ tenant, onSaved }: { tenant: ManagedTenant; onSaved(
     setForm((current) => ({ ...current, [field]: value }))
     setSaved(false)
   }
-
-  const submit = async (event: FormEvent) => {
-    event.preventDefault()
-    if (form.verificationMethods.length === 0) {
-      setError(new Error('Choose at least one verification method.'))
-      return
-    }
-    setBusy(true)
-    setError(undefined)
-    try {
+  const save = useSubmit(
+    async () => {
       const next = await api<ManagedTenant>('PATCH', '/tenant', change)
       onSaved(next)
       setForm(formOf(next))
       setSaved(true)
       if (change.name !== undefined) await refresh()
-    } catch (reason) {
-      setError(reason)
-    } finally {
-      setBusy(false)
-    }
-  }
+    },
+    () => (form.verificationMethods.length === 0 ? 'Choose at least one verification method.' : undefined),
+  )
 
   return (
-    <form onSubmit={submit}>
+    <form onSubmit={save.onSubmit}>
       <Section title="Tenant">
         <div className="form-grid form-grid-2">
-          <div className="field">
-            <label htmlFor="tenant-name">Name</label>
+          <Field id="tenant-name" label="Name">
             <input id="tenant-name" className="input" required maxLength={200} value={form.name} onChange={(e) => set('name', e.target.value)} />
-          </div>
+          </Field>
           <div className="field">
             <span className="label">Tenant ID</span>
             <p className="mono value-text">{tenant.tenantId}</p>
@@ -125,34 +112,14 @@ function SettingsFormView({ tenant, onSaved }: { tenant: ManagedTenant; onSaved(
       </Section>
       <Section title="Decisions" description="What an action code gets when it sets nothing itself.">
         <div className="form-grid form-grid-2">
-          <div className="field">
-            <label htmlFor="tenant-outcome">Default outcome</label>
+          <Field id="tenant-outcome" label="Default outcome" help="When no rule matches. Challenge applies to enrolled users; others are allowed.">
             <select id="tenant-outcome" className="select" value={form.defaultOutcome} onChange={(e) => set('defaultOutcome', e.target.value as RuleOutcome)} aria-describedby="tenant-outcome-help">
-              {OUTCOMES.map((o) => (
-                <option key={o} value={o}>
-                  {outcomeLabel[o]}
-                </option>
-              ))}
+              <Options values={OUTCOMES} labels={outcomeLabel} />
             </select>
-            <p id="tenant-outcome-help" className="help">
-              When no rule matches. Challenge applies to enrolled users; others are allowed.
-            </p>
-          </div>
-          <fieldset className="field">
-            <legend>Verification methods</legend>
-            <div className="checkbox-row">
-              {CHALLENGE_METHODS.map((method) => (
-                <label key={method} className="checkbox">
-                  <input
-                    type="checkbox"
-                    checked={form.verificationMethods.includes(method)}
-                    onChange={(e) => set('verificationMethods', e.target.checked ? [...form.verificationMethods, method] : form.verificationMethods.filter((m) => m !== method))}
-                  />
-                  {methodLabel[method]}
-                </label>
-              ))}
-            </div>
-          </fieldset>
+          </Field>
+          <Choices legend="Verification methods">
+            <MethodCheckboxes value={form.verificationMethods} onChange={(methods) => set('verificationMethods', methods)} />
+          </Choices>
           <div className="field">
             <span className="label">Push and QR answers</span>
             <label className="checkbox">
@@ -169,8 +136,16 @@ function SettingsFormView({ tenant, onSaved }: { tenant: ManagedTenant; onSaved(
       <Section title="Lifetimes and limits">
         <div className="form-grid form-grid-3">
           {NUMBERS.map(({ field, label, min, max, help }) => (
-            <div className="field" key={field}>
-              <label htmlFor={`tenant-${field}`}>{label}</label>
+            <Field
+              key={field}
+              id={`tenant-${field}`}
+              label={label}
+              help={
+                <>
+                  {help} {min}–{max}.
+                </>
+              }
+            >
               <input
                 id={`tenant-${field}`}
                 className="input"
@@ -183,16 +158,20 @@ function SettingsFormView({ tenant, onSaved }: { tenant: ManagedTenant; onSaved(
                 onChange={(e) => set('numbers', { ...form.numbers, [field]: e.target.value })}
                 aria-describedby={`tenant-${field}-help`}
               />
-              <p id={`tenant-${field}-help`} className="help">
-                {help} {min}–{max}.
-              </p>
-            </div>
+            </Field>
           ))}
         </div>
       </Section>
       <Section title="Allowed origins" description="Web pages that may call the Client API from a browser.">
-        <div className="field">
-          <label htmlFor="tenant-origins">Origins, one per line</label>
+        <Field
+          id="tenant-origins"
+          label="Origins, one per line"
+          help={
+            <>
+              A scheme and host, like <code>https://bank.example</code>. Empty allows any origin.
+            </>
+          }
+        >
           <textarea
             id="tenant-origins"
             className="textarea mono"
@@ -203,22 +182,10 @@ function SettingsFormView({ tenant, onSaved }: { tenant: ManagedTenant; onSaved(
             spellCheck={false}
             aria-describedby="tenant-origins-help"
           />
-          <p id="tenant-origins-help" className="help">
-            A scheme and host, like <code>https://bank.example</code>. Empty allows any origin.
-          </p>
-        </div>
+        </Field>
       </Section>
       <div className="page-form-actions">
-        {error !== undefined ? <ErrorBanner message={describeError(error)} /> : null}
-        {saved ? <Notice tone="success">Settings saved.</Notice> : null}
-        <div className="form-actions">
-          <button type="button" className="button" disabled={!dirty || busy} onClick={() => setForm(formOf(tenant))}>
-            Discard changes
-          </button>
-          <button type="submit" className="button button-primary" disabled={!dirty || busy}>
-            {busy ? 'Saving…' : 'Save settings'}
-          </button>
-        </div>
+        <SaveActions submit={save} label="Save settings" saved={saved ? 'Settings saved.' : null} dirty={dirty} onDiscard={() => setForm(formOf(tenant))} />
       </div>
     </form>
   )

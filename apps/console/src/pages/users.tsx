@@ -1,23 +1,34 @@
 // Find a user by user ID prefix, email, username or phone number.
-import { useState, type FormEvent } from 'react'
+import type { FormEvent } from 'react'
 import { Link, useSearchParams } from 'react-router'
-import type { UserPage } from '@countersign/protocol'
-import { api, describeError, segment } from '../api.ts'
-import { DateTime, Empty, ErrorBanner, Loading, PageHeader, Pager, Section, TableScroll } from '../components/ui.tsx'
-import { useCursorPages, useResource } from '../use-resource.ts'
+import type { ManagedUserSummary, UserPage } from '@countersign/protocol'
+import { segment } from '../api.ts'
+import { DataTable, ResourceList, type Column } from '../components/lists.tsx'
+import { Dash, DateTime, PageHeader, Section } from '../components/ui.tsx'
+import { useApi, useCursorPages, useDraft } from '../use-resource.ts'
+
+const columns: Array<Column<ManagedUserSummary>> = [
+  {
+    header: 'User ID',
+    cell: (user) => (
+      <Link className="strong-link mono" to={`/users/${segment(user.userId)}`}>
+        {user.userId}
+      </Link>
+    ),
+  },
+  { header: 'Name', cell: (user) => user.displayName ?? user.username ?? <Dash /> },
+  { header: 'Email', cell: (user) => user.email ?? <Dash /> },
+  { header: 'Phone', cell: (user) => user.phoneNumber ?? <Dash /> },
+  { header: 'Authenticators', num: true, cell: (user) => user.authenticatorCount },
+  { header: 'First seen', cell: (user) => <DateTime value={user.createdAt} /> },
+]
 
 export function UsersPage() {
   const [params, setParams] = useSearchParams()
   const query = params.get('q') ?? ''
-  const [draft, setDraft] = useState(query)
-  const [draftFor, setDraftFor] = useState(query)
-  if (draftFor !== query) {
-    setDraftFor(query)
-    setDraft(query)
-  }
+  const [draft, setDraft] = useDraft(query, query)
   const pages = useCursorPages(query)
-  const users = useResource((signal) => api<UserPage>('GET', '/users', undefined, { signal, query: { query, limit: 50, cursor: pages.cursor } }), `${query}\u0000${pages.cursor ?? ''}`)
-  const items = users.data?.items ?? []
+  const users = useApi<UserPage>('/users', { query, limit: 50, cursor: pages.cursor })
 
   const search = (event: FormEvent) => {
     event.preventDefault()
@@ -37,48 +48,9 @@ export function UsersPage() {
         </button>
       </form>
       <Section title={query ? `Users matching “${query}”` : 'All users'}>
-        {users.error ? <ErrorBanner message={describeError(users.error)} /> : null}
-        {users.loading && !users.data ? <Loading /> : null}
-        {users.data && items.length === 0 ? <Empty>{query ? 'No user matches.' : 'No users yet.'}</Empty> : null}
-        {items.length > 0 ? (
-          <TableScroll label="Users">
-            <table className="table">
-              <thead>
-                <tr>
-                  <th scope="col">User ID</th>
-                  <th scope="col">Name</th>
-                  <th scope="col">Email</th>
-                  <th scope="col">Phone</th>
-                  <th scope="col" className="num">
-                    Authenticators
-                  </th>
-                  <th scope="col">First seen</th>
-                </tr>
-              </thead>
-              <tbody>
-                {items.map((user) => (
-                  <tr key={user.userId}>
-                    <td>
-                      <Link className="strong-link mono" to={`/users/${segment(user.userId)}`}>
-                        {user.userId}
-                      </Link>
-                    </td>
-                    <td>{user.displayName ?? user.username ?? <span className="muted">—</span>}</td>
-                    <td>{user.email ?? <span className="muted">—</span>}</td>
-                    <td>{user.phoneNumber ?? <span className="muted">—</span>}</td>
-                    <td className="num">{user.authenticatorCount}</td>
-                    <td>
-                      <DateTime value={user.createdAt} />
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </TableScroll>
-        ) : null}
-        {users.data && (pages.hasPrevious || users.data.nextCursor) ? (
-          <Pager pageNumber={pages.pageNumber} hasPrevious={pages.hasPrevious} nextCursor={users.data.nextCursor} onPrevious={pages.previous} onNext={pages.next} />
-        ) : null}
+        <ResourceList resource={users} empty={query ? 'No user matches.' : 'No users yet.'} pages={pages}>
+          {(items) => <DataTable label="Users" columns={columns} rows={items} rowKey={(user) => user.userId} />}
+        </ResourceList>
       </Section>
     </>
   )

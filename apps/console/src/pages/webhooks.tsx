@@ -2,18 +2,38 @@
 import { useState } from 'react'
 import { Link } from 'react-router'
 import type { CreatedWebhook, WebhookEndpoint } from '@countersign/protocol'
-import { api, describeError, segment } from '../api.ts'
-import { Dialog } from '../components/dialog.tsx'
-import { Badge, CopyField, DateTime, Empty, ErrorBanner, Loading, PageHeader, Section, TableScroll } from '../components/ui.tsx'
+import { api, segment } from '../api.ts'
+import { Dialog, SecretOnceDialog } from '../components/dialog.tsx'
+import { DataTable, ResourceList, type Column } from '../components/lists.tsx'
+import { Badge, BadgeList, DateTime, PageHeader, Section } from '../components/ui.tsx'
 import { WebhookForm } from '../components/webhook-form.tsx'
 import { webhookEventLabel } from '../format.ts'
-import { useResource } from '../use-resource.ts'
+import { useApi } from '../use-resource.ts'
+
+const columns: Array<Column<WebhookEndpoint>> = [
+  {
+    header: 'URL',
+    cell: (webhook) => (
+      <>
+        <Link className="strong-link break" to={`/webhooks/${segment(webhook.webhookId)}`}>
+          {webhook.url}
+        </Link>
+        {webhook.description ? <div className="muted small">{webhook.description}</div> : null}
+      </>
+    ),
+  },
+  {
+    header: 'Events',
+    cell: (webhook) => <BadgeList values={webhook.events} labels={webhookEventLabel} />,
+  },
+  { header: 'Status', cell: (webhook) => (webhook.enabled ? <Badge tone="success">Enabled</Badge> : <Badge>Disabled</Badge>) },
+  { header: 'Created', cell: (webhook) => <DateTime value={webhook.createdAt} /> },
+]
 
 export function WebhooksPage() {
-  const webhooks = useResource((signal) => api<{ items: WebhookEndpoint[] }>('GET', '/webhooks', undefined, { signal }), 'webhooks')
+  const webhooks = useApi<{ items: WebhookEndpoint[] }>('/webhooks')
   const [adding, setAdding] = useState(false)
   const [created, setCreated] = useState<CreatedWebhook | null>(null)
-  const items = webhooks.data?.items ?? []
 
   return (
     <>
@@ -27,46 +47,9 @@ export function WebhooksPage() {
         }
       />
       <Section title="Endpoints">
-        {webhooks.error ? <ErrorBanner message={describeError(webhooks.error)} /> : null}
-        {webhooks.loading && !webhooks.data ? <Loading /> : null}
-        {webhooks.data && items.length === 0 ? <Empty>No endpoints yet.</Empty> : null}
-        {items.length > 0 ? (
-          <TableScroll label="Webhook endpoints">
-            <table className="table">
-              <thead>
-                <tr>
-                  <th scope="col">URL</th>
-                  <th scope="col">Events</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Created</th>
-                </tr>
-              </thead>
-              <tbody>
-                {items.map((webhook) => (
-                  <tr key={webhook.webhookId}>
-                    <td>
-                      <Link className="strong-link break" to={`/webhooks/${segment(webhook.webhookId)}`}>
-                        {webhook.url}
-                      </Link>
-                      {webhook.description ? <div className="muted small">{webhook.description}</div> : null}
-                    </td>
-                    <td>
-                      <span className="badge-row">
-                        {webhook.events.map((e) => (
-                          <Badge key={e}>{webhookEventLabel[e]}</Badge>
-                        ))}
-                      </span>
-                    </td>
-                    <td>{webhook.enabled ? <Badge tone="success">Enabled</Badge> : <Badge>Disabled</Badge>}</td>
-                    <td>
-                      <DateTime value={webhook.createdAt} />
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </TableScroll>
-        ) : null}
+        <ResourceList resource={webhooks} empty="No endpoints yet.">
+          {(items) => <DataTable label="Webhook endpoints" columns={columns} rows={items} rowKey={(webhook) => webhook.webhookId} />}
+        </ResourceList>
       </Section>
       <Dialog open={adding} title="Add a webhook endpoint" onClose={() => setAdding(false)}>
         <WebhookForm
@@ -81,26 +64,20 @@ export function WebhooksPage() {
           }}
         />
       </Dialog>
-      <Dialog
-        open={created !== null}
+      <SecretOnceDialog
         title="Endpoint added"
-        onClose={() => setCreated(null)}
-        footer={
-          <button type="button" className="button button-primary" onClick={() => setCreated(null)}>
-            I have saved the secret
-          </button>
-        }
-      >
-        {created ? (
+        warning={
           <>
-            <div className="banner banner-warning" role="note">
-              <strong>Copy the signing secret now. You won’t see it again.</strong> Your endpoint uses it to check that deliveries come from Countersign.
-            </div>
-            <CopyField label="Signing secret" value={created.secret} secret />
-            <p className="help break">{created.url}</p>
+            <strong>Copy the signing secret now. You won’t see it again.</strong> Your endpoint uses it to check that deliveries come from Countersign.
           </>
-        ) : null}
-      </Dialog>
+        }
+        label="Signing secret"
+        value={created?.secret}
+        savedLabel="I have saved the secret"
+        onClose={() => setCreated(null)}
+      >
+        {created ? <p className="help break">{created.url}</p> : null}
+      </SecretOnceDialog>
     </>
   )
 }
