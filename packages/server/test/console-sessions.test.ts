@@ -188,6 +188,14 @@ describe('a session', () => {
     expect((expectOk(await other.manage('GET', '/operators')).items as Operator[]).map((o) => o.operatorId)).toContain(theirs.operatorId)
   })
 
+  it('is not ended by a cookie that names it but lacks its secret', async () => {
+    const { cookie } = await operatorSession()
+    const [tenantId, sessionId, secret] = cookie.slice('countersign_session='.length).split('.') as [string, string, string]
+    const forged = `countersign_session=${tenantId}.${sessionId}.${secret.startsWith('A') ? 'B' : 'A'}${secret.slice(1)}`
+    expectOk(await asConsole(forged, 'DELETE', '/session'), 204)
+    expectOk(await asConsole(cookie, 'GET', '/session'))
+  })
+
   it('answers the console without its cookie with a plain 401: no WWW-Authenticate for the browser to prompt with', async () => {
     const res = await h.inject({ method: 'GET', url: '/v1/management/users', headers: CONSOLE })
     expectError(res, 401, 'unauthorized')

@@ -397,6 +397,31 @@ describe('API keys', () => {
     expectError(await api.manage('DELETE', `/api-keys/${'k'.repeat(65)}`), 400, 'invalid_request')
     expect(expectOk(await api.manage('GET', '/api-keys')).items).toHaveLength(before)
   })
+
+  it('creates and revokes keys concurrently without a deadlock or a 5xx', async () => {
+    const api = await freshTenant()
+    // Eight operators at once, each creating and revoking keys and revoking ones that do not exist.
+    const answers = await Promise.all(
+      Array.from({ length: 8 }, async (_, worker) => {
+        const seen: number[] = []
+        for (let round = 0; round < 6; round++) {
+          const created = await api.manage('POST', '/api-keys', {
+            type: round % 2 ? 'secret' : 'management',
+            name: `race ${worker}.${round}`,
+          })
+          const [revoked, unknown] = await Promise.all([
+            api.manage('DELETE', `/api-keys/${created.json().keyId}`),
+            api.manage('DELETE', `/api-keys/${uniqueId('k').slice(0, 12)}`),
+          ])
+          seen.push(created.statusCode, revoked.statusCode, unknown.statusCode)
+        }
+        return seen
+      }),
+    )
+    expect(answers.flat().filter((status) => ![201, 204, 404].includes(status))).toEqual([])
+    const keys = expectOk(await api.manage('GET', '/api-keys')).items as Array<{ name?: string; revokedAt?: string }>
+    expect(keys.filter((k) => k.name?.startsWith('race ') && k.revokedAt)).toHaveLength(48)
+  })
 })
 
 describe('action configurations', () => {

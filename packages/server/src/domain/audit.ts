@@ -43,7 +43,7 @@ export async function listAuditLog(
   tenantId: string,
   query: { limit: number; cursor?: string | undefined },
 ): Promise<Page<AuditEntry>> {
-  const after = query.cursor === undefined ? null : decodeCursor(query.cursor)
+  const after = query.cursor === undefined ? null : decodeCursor(query.cursor, { uuid: true })
   const rows = await repo.listAudit(deps.db, tenantId, query.limit + 1, after ? { at: after.at, auditId: after.id } : null)
   return pageOf(
     rows,

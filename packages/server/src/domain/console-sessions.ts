@@ -144,7 +144,7 @@ export async function authenticateSession(deps: Deps, cookie: string): Promise<S
 /** Ends the session a cookie names, if it is one; signing out twice is not an error. */
 export async function signOut(deps: Deps, cookie: string): Promise<void> {
   const parsed = parseSession(cookie)
-  if (parsed) await repo.deleteSession(deps.db, parsed.tenantId, parsed.sessionId)
+  if (parsed) await repo.deleteSession(deps.db, parsed.tenantId, parsed.sessionId, parsed.secretHash)
 }
 
 // ── Operators ────────────────────────────────────────────────────────────────────────────

@@ -10,12 +10,24 @@ export function encodeCursor(at: Date, id: string): string {
   return Buffer.from(JSON.stringify([at.toISOString(), id])).toString('base64url')
 }
 
-/** Throws 400 invalid_request for a cursor this server did not make. */
-export function decodeCursor(cursor: string): { at: Date; id: string } {
+// Times PostgreSQL can store (years 1 to 9999): a cursor's time is compared with a column.
+const EARLIEST = Date.parse('0001-01-01T00:00:00.000Z')
+const LATEST = Date.parse('9999-12-31T23:59:59.999Z')
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+
+/**
+ * Throws 400 invalid_request for a cursor this server did not make: not the shape it writes,
+ * a time outside what the database stores, or an ID no row could have (text PostgreSQL
+ * refuses, like NUL or a lone surrogate; not a UUID where the list's IDs are UUIDs).
+ */
+export function decodeCursor(cursor: string, options: { uuid?: boolean } = {}): { at: Date; id: string } {
   try {
     const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[]
-    if (typeof at === 'string' && typeof id === 'string' && !Number.isNaN(Date.parse(at)) && id.length <= 255)
-      return { at: new Date(at), id }
+    if (typeof at === 'string' && typeof id === 'string') {
+      const time = Date.parse(at)
+      const storable = id.length <= 255 && !/[\p{Cs}\u0000]/u.test(id)
+      if (time >= EARLIEST && time <= LATEST && storable && (!options.uuid || UUID.test(id))) return { at: new Date(time), id }
+    }
   } catch {
     // Falls through to the refusal below.
   }

@@ -145,8 +145,11 @@ export async function touchSession(db: Db, tenantId: string, sessionId: string, 
   await db.execute(sql`UPDATE console_sessions SET last_seen_at = ${now} WHERE tenant_id = ${tenantId} AND session_id = ${sessionId}`)
 }
 
-export async function deleteSession(db: Db, tenantId: string, sessionId: string): Promise<void> {
-  await db.execute(sql`DELETE FROM console_sessions WHERE tenant_id = ${tenantId} AND session_id = ${sessionId}`)
+/** Ends a session, only for the holder of its secret (compared as its SHA-256, which reveals nothing of it). */
+export async function deleteSession(db: Db, tenantId: string, sessionId: string, secretHash: Uint8Array): Promise<void> {
+  await db.execute(
+    sql`DELETE FROM console_sessions WHERE tenant_id = ${tenantId} AND session_id = ${sessionId} AND secret_hash = ${Buffer.from(secretHash)}`,
+  )
 }
 
 /**

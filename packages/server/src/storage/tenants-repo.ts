@@ -160,7 +160,12 @@ export async function findKeyWithTenant(
   return row ? { ...row, createdAt: new Date(row.createdAt), revokedAt: row.revokedAt && new Date(row.revokedAt) } : null
 }
 
-/** The tenant's keys, oldest first; `forUpdate` locks them for the rest of the transaction. */
+/**
+ * The tenant's keys, oldest first; `forUpdate` first takes the tenant's row (so changes to
+ * one tenant's keys queue one behind another) and then locks the keys, in a total order, for
+ * the rest of the transaction. Creating a key is not held up: its foreign key needs only a
+ * key-share lock on the tenant row.
+ */
 export async function listKeys(db: Db, tenantId: string, forUpdate = false): Promise<ApiKeyRow[]> {
   const query = db
     .select({
@@ -172,8 +177,10 @@ export async function listKeys(db: Db, tenantId: string, forUpdate = false): Pro
     })
     .from(apiKeys)
     .where(eq(apiKeys.tenantId, tenantId))
-    .orderBy(asc(apiKeys.createdAt))
-  return forUpdate ? query.for('update') : query
+    .orderBy(asc(apiKeys.createdAt), asc(apiKeys.keyId))
+  if (!forUpdate) return query
+  await db.execute(sql`SELECT 1 FROM tenants WHERE tenant_id = ${tenantId} FOR NO KEY UPDATE`)
+  return query.for('update')
 }
 
 /** Channel on which a revoked key is announced to every node, as `<tenantId>.<keyId>`. */
