@@ -25,7 +25,7 @@ export function decodeCursor(cursor: string, options: { uuid?: boolean } = {}): 
     const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[]
     if (typeof at === 'string' && typeof id === 'string') {
       const time = Date.parse(at)
-      const storable = id.length <= 255 && !/[\p{Cs}\u0000]/u.test(id)
+      const storable = id.length <= 255 && !id.includes('\u0000') && !/\p{Cs}/u.test(id)
       if (time >= EARLIEST && time <= LATEST && storable && (!options.uuid || UUID.test(id))) return { at: new Date(time), id }
     }
   } catch {
