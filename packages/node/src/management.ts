@@ -14,6 +14,7 @@ import type {
   CreateActionConfigurationRequest,
   CreateApiKeyRequest,
   CreatedApiKey,
+  CreateOperatorRequest,
   CreatedWebhook,
   CreateRuleRequest,
   CreateValueListRequest,
@@ -23,7 +24,10 @@ import type {
   ManagedTenant,
   ManagedUser,
   ManagedUserSummary,
+  Operator,
   Rule,
+  StatsQuery,
+  StatsResponse,
   UpdateActionConfigurationRequest,
   UpdateRuleRequest,
   UpdateTenantRequest,
@@ -47,6 +51,8 @@ export type {
   ClearPushBlockResponse,
   CreatedWebhook,
   ManagedUserSummary,
+  Operator,
+  StatsResponse,
   UserPage,
   ValueListSummary,
   WebhookDelivery,
@@ -63,6 +69,9 @@ export type ActionLogFilter = Partial<Omit<ActionLogQuery, 'from' | 'to'>> & {
   /** Only actions created before this time (ISO 8601 with offset, or a `Date`). */
   to?: string | Date
 }
+
+/** {@link ManagementStats.get}: how many days back (1–90, default 14), by `day` or `hour` (hour: 7 days at most). */
+export type StatsParams = Partial<StatsQuery>
 
 /** {@link ManagementAuditLog.list}: page size (1–200, default 50) and cursor. */
 export type AuditLogParams = Partial<AuditQuery>
@@ -121,6 +130,10 @@ export class CountersignManagement {
   readonly actions: ManagementActionLog
   /** Who changed what. */
   readonly auditLog: ManagementAuditLog
+  /** Who may sign in to the console. */
+  readonly operators: ManagementOperators
+  /** Actions per outcome and challenge results over time (the console's overview). */
+  readonly stats: ManagementStats
 
   constructor(options: CountersignManagementOptions) {
     // The key lives only in the transport's private fields: logging the client does not show it.
@@ -134,6 +147,8 @@ export class CountersignManagement {
     this.users = new ManagementUsers(transport)
     this.actions = new ManagementActionLog(transport)
     this.auditLog = new ManagementAuditLog(transport)
+    this.operators = new ManagementOperators(transport)
+    this.stats = new ManagementStats(transport)
   }
 }
 
@@ -604,8 +619,8 @@ export class ManagementActionLog {
    * const { items } = await management.actions.list({ actionCode: 'authorizePayment', state: 'BLOCK', from: new Date(Date.now() - 86_400_000) })
    */
   async list(filter: ActionLogFilter = {}): Promise<ActionLogPage> {
-    const { userId, actionCode, state, ruleId, from, to, limit, cursor } = filter
-    return read(this.#transport, `${ROOT}/actions`, queryOf({ userId, actionCode, state, ruleId, from, to, limit, cursor }), isPage)
+    const { userId, actionCode, state, ruleId, idempotencyKey, from, to, limit, cursor } = filter
+    return read(this.#transport, `${ROOT}/actions`, queryOf({ userId, actionCode, state, ruleId, idempotencyKey, from, to, limit, cursor }), isPage)
   }
 
   /**
@@ -646,6 +661,57 @@ export class ManagementAuditLog {
    */
   all(params: AuditLogParams = {}): AsyncGenerator<AuditEntry, void, undefined> {
     return follow(params.cursor, (cursor) => this.list({ ...params, cursor }))
+  }
+}
+
+/** `management.operators`: `/management/operators`, who may sign in to the console. */
+export class ManagementOperators {
+  readonly #transport: Transport
+  /** @internal */
+  constructor(transport: Transport) {
+    this.#transport = transport
+  }
+
+  /** The tenant's operators (never their passwords). */
+  async list(): Promise<Operator[]> {
+    return readItems<Operator>(this.#transport, `${ROOT}/operators`)
+  }
+
+  /**
+   * Adds an operator, who signs in at `/console` with this email and password (at least 15
+   * characters; stored as an Argon2id hash). Never retried.
+   *
+   * @example
+   * await management.operators.create({ email: 'fraud-desk@bank.example', password: process.env.NEW_OPERATOR_PASSWORD! })
+   */
+  async create(request: CreateOperatorRequest): Promise<Operator> {
+    return create(this.#transport, `${ROOT}/operators`, request)
+  }
+
+  /** Removes an operator and ends their console sessions. */
+  async remove(operatorId: string): Promise<void> {
+    return remove(this.#transport, `${ROOT}/operators/${segment('operatorId', operatorId)}`)
+  }
+}
+
+/** `management.stats`: `GET /management/stats`. */
+export class ManagementStats {
+  readonly #transport: Transport
+  /** @internal */
+  constructor(transport: Transport) {
+    this.#transport = transport
+  }
+
+  /**
+   * Tracked actions per outcome and how challenges ended, per day or hour (UTC), every bucket
+   * present.
+   *
+   * @example
+   * const { buckets } = await management.stats.get({ days: 7 })
+   */
+  async get(params: StatsParams = {}): Promise<StatsResponse> {
+    const { days, interval } = params
+    return read(this.#transport, `${ROOT}/stats`, queryOf({ days, interval }), (body) => Array.isArray((body as { buckets?: unknown }).buckets))
   }
 }
 
