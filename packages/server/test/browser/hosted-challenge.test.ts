@@ -204,7 +204,8 @@ describe('redirect mode', () => {
     const claimed = await phone.qr.claimChallenge({ challengeId })
     expect(claimed.data).toMatchObject({ actionCode: 'authorizePayment', userId })
     await page.locator('[data-method="qr"][data-state="claimed"]').waitFor()
-    expect(await page.locator('#announcer').textContent()).toContain('Scanned — waiting for approval on your phone')
+    // The live region is filled a frame after the state changes (so a repeated message is re-read).
+    await expect.poll(() => page.locator('#announcer').textContent()).toContain('Scanned — waiting for approval on your phone')
     await screenshot(page, 'hosted-challenge-qr-claimed')
 
     const redirected = page.waitForURL(`${app.origin}/done?**`)
@@ -252,7 +253,7 @@ describe('redirect mode', () => {
     expect((await phone.push.updateChallenge({ challenge: request, approved: false })).data).toEqual({ isVerified: false })
     await page.locator('html[data-result="denied"]').waitFor()
     expect(await page.locator('h1').textContent()).toBe('Request denied')
-    expect(await page.locator('#alerter').textContent()).toContain('You denied this request on your phone')
+    await expect.poll(() => page.locator('#alerter').textContent()).toContain('You denied this request on your phone')
     // The QR section stopped with it: no live challenge is left on the page.
     expect(await page.locator('[data-method]').count()).toBe(0)
     await screenshot(page, 'hosted-challenge-denied')
