@@ -92,15 +92,10 @@ export class JsonClient {
             resolve(new EventStream(response))
             return
           }
-          const chunks: Buffer[] = []
-          response.on('data', (chunk: Buffer) => chunks.push(chunk))
-          response.on('end', () => resolve({ status: response.statusCode ?? 0, body: parseJson(Buffer.concat(chunks)) }))
-          response.on('error', (error) => reject(asNetworkError(error)))
+          readJson(response, resolve, reject)
         },
       )
-      request.on('timeout', () => request.destroy(new NetworkError('ETIMEDOUT')))
-      request.on('error', (error) => reject(asNetworkError(error)))
-      request.end(body)
+      sendGuarded(request, body, reject)
     })
   }
 
@@ -120,15 +115,10 @@ export class JsonClient {
           headers: { ...headers, authorization, ...framing },
         },
         (response) => {
-          const chunks: Buffer[] = []
-          response.on('data', (chunk: Buffer) => chunks.push(chunk))
-          response.on('end', () => resolve({ status: response.statusCode ?? 0, body: parseJson(Buffer.concat(chunks)) }))
-          response.on('error', (error) => reject(asNetworkError(error)))
+          readJson(response, resolve, reject)
         },
       )
-      request.on('timeout', () => request.destroy(new NetworkError('ETIMEDOUT')))
-      request.on('error', (error) => reject(asNetworkError(error)))
-      request.end(body)
+      sendGuarded(request, body, reject)
     })
   }
 }
@@ -233,4 +223,19 @@ function parseJson(bytes: Buffer): Record<string, unknown> | undefined {
 function asNetworkError(error: Error): NetworkError {
   if (error instanceof NetworkError) return error
   return new NetworkError((error as NodeJS.ErrnoException).code ?? error.name, { cause: error })
+}
+
+/** Resolves with the response's status and JSON body once it has all arrived. */
+function readJson(response: http.IncomingMessage, resolve: (answer: JsonResponse) => void, reject: (error: NetworkError) => void): void {
+  const chunks: Buffer[] = []
+  response.on('data', (chunk: Buffer) => chunks.push(chunk))
+  response.on('end', () => resolve({ status: response.statusCode ?? 0, body: parseJson(Buffer.concat(chunks)) }))
+  response.on('error', (error) => reject(asNetworkError(error)))
+}
+
+/** Sends the request's body; a timeout or a socket error rejects with a NetworkError. */
+function sendGuarded(request: http.ClientRequest, body: string | undefined, reject: (error: NetworkError) => void): void {
+  request.on('timeout', () => request.destroy(new NetworkError('ETIMEDOUT')))
+  request.on('error', (error) => reject(asNetworkError(error)))
+  request.end(body)
 }
