@@ -4,12 +4,12 @@
 // connections from this origin only, no inline code, never framed — except the hosted page
 // in the official browser SDK's popup mode, by the pages its token's tenant names.
 import { existsSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
 import fastifyStatic from '@fastify/static'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Deps } from '../domain/deps.ts'
 import { ApiError } from '../domain/errors.ts'
 import { framingOrigins } from '../domain/hosted-challenge.ts'
+import { APPS_DIR } from '../paths.ts'
 
 const POLICY = [
   "default-src 'none'",
@@ -30,7 +30,6 @@ export function contentSecurityPolicy(frameAncestors: readonly string[] = []): s
 
 export const CONTENT_SECURITY_POLICY = contentSecurityPolicy()
 
-const APPS = new URL('../../../../apps/', import.meta.url)
 
 interface WebPage {
   /** URL path the page answers at, and the prefix of its files: `/console`. */
@@ -47,8 +46,8 @@ interface WebPage {
 }
 
 export const WEB_PAGES: readonly WebPage[] = [
-  { path: '/console', dist: fileURLToPath(new URL('console/dist/', APPS)), spa: true, openedByTenants: false },
-  { path: '/challenge', dist: fileURLToPath(new URL('hosted-challenge/dist/', APPS)), spa: false, openedByTenants: true },
+  { path: '/console', dist: `${APPS_DIR}console/dist/`, spa: true, openedByTenants: false },
+  { path: '/challenge', dist: `${APPS_DIR}hosted-challenge/dist/`, spa: false, openedByTenants: true },
 ]
 
 function pageHeaders(page: WebPage, reply: FastifyReply, frameAncestors: readonly string[] = []): void {

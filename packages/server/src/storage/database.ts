@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto'
 import { mkdirSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
 import { PGlite } from '@electric-sql/pglite'
 import { sql, type SQL } from 'drizzle-orm'
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres'
@@ -9,6 +8,7 @@ import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite'
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator'
 import pg from 'pg'
+import { MIGRATIONS_DIR } from '../paths.ts'
 import * as schema from './schema.ts'
 import { acquireDataDirLock, type DataDirLock } from './data-dir-lock.ts'
 
@@ -38,7 +38,7 @@ export interface Database {
   close(): Promise<void>
 }
 
-const MIGRATIONS = fileURLToPath(new URL('../../migrations', import.meta.url))
+const MIGRATIONS = MIGRATIONS_DIR
 // Any fixed number; all nodes take this lock so only one applies migrations at a time.
 const MIGRATION_LOCK = 7_310_001
 

@@ -21,10 +21,15 @@ export function processEnv(dataDir: string, extra: Record<string, string> = {}):
   }
 }
 
-export async function runCli(env: NodeJS.ProcessEnv, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+export function runCli(env: NodeJS.ProcessEnv, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return runCliFrom(BIN, env, ...args)
+}
+
+/** A command run from `entry`: the bin (sources through tsx) or the production bundle. */
+export async function runCliFrom(entry: string, env: NodeJS.ProcessEnv, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let result: { code: number; stdout: string; stderr: string }
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [BIN, ...args], { env, timeout: 60_000 })
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [entry, ...args], { env, timeout: 60_000 })
     result = { code: 0, stdout, stderr }
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string }
@@ -66,8 +71,8 @@ export interface ServerProcess {
  * `countersign serve` on a free port; resolves once it listens. It logs at trace level: its
  * log lines (JSON on stdout) go to the run's secret scan, as do its stderr lines.
  */
-export async function startServerProcess(env: NodeJS.ProcessEnv): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [BIN, 'serve'], { env: { ...env, PORT: '0', LOG_LEVEL: 'trace' }, stdio: ['ignore', 'pipe', 'pipe'] })
+export async function startServerProcess(env: NodeJS.ProcessEnv, options: { entry?: string } = {}): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [options.entry ?? BIN, 'serve'], { env: { ...env, PORT: '0', LOG_LEVEL: 'trace' }, stdio: ['ignore', 'pipe', 'pipe'] })
   let errors = ''
   let logged = ''
   child.stderr!.on('data', (chunk: Buffer) => {
