@@ -39,7 +39,18 @@ import {
   writeResultFile,
   type DatabaseResult,
 } from './lib/report.ts'
-import { configureTenant, createTenant, freePort, REPO_ROOT, ServerProcess, ServerStartError, serverEnv, type BenchTenant } from './lib/server.ts'
+import {
+  buildServerBundle,
+  configureTenant,
+  createTenant,
+  freePort,
+  REPO_ROOT,
+  SERVER_BUNDLE,
+  ServerProcess,
+  ServerStartError,
+  serverEnv,
+  type BenchTenant,
+} from './lib/server.ts'
 import { ExclusiveUsers, SharedUsers, type UserPool } from './lib/user-pool.ts'
 
 type DatabaseKind = 'postgres' | 'pglite'
@@ -92,6 +103,8 @@ interface Options {
   /** Leave a fresh PostgreSQL database without planner statistics (see analyzeDatabase). */
   skipAnalyze: boolean
   cpuProf: boolean
+  /** Run the server from its production bundle (npm run build:server) instead of its sources through tsx. */
+  bundle: boolean
   /** Server processes sharing one PostgreSQL database. */
   nodes: number
   /** The nodes share request limits through Redis (BENCH_REDIS_URL). */
@@ -121,6 +134,7 @@ const USAGE = `Usage: npm run bench -- [options]
   --skip-analyze              do not ANALYZE the PostgreSQL database after enrolling users
                               (measures a database without planner statistics)
   --cpu-prof                  write a V8 CPU profile of the server to bench/results/
+  --bundle                    run the server from its production bundle (built first: npm run build:server)
   --nodes <n>                 server processes on one PostgreSQL database (default 1, at most
                               ${MAX_NODES}; PGlite runs one); each flow's calls go to different nodes
   --redis                     the nodes share request limits through Redis (${BENCH_REDIS_URL})
@@ -143,6 +157,7 @@ function parseOptions(argv: string[]): Options {
       'database-url': { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/countersign_bench' },
       'skip-analyze': { type: 'boolean', default: false },
       'cpu-prof': { type: 'boolean', default: false },
+      bundle: { type: 'boolean', default: false },
       nodes: { type: 'string', default: '1' },
       redis: { type: 'boolean', default: false },
       floor: { type: 'boolean', default: false },
@@ -183,6 +198,7 @@ function parseOptions(argv: string[]): Options {
     databaseUrl: values['database-url'],
     skipAnalyze: values['skip-analyze'],
     cpuProf: values['cpu-prof'],
+    bundle: values.bundle,
     nodes,
     redis: values.redis,
     floor: values.floor,
@@ -260,7 +276,12 @@ async function benchRun(kind: DatabaseKind, flow: FlowKind, options: Options, st
     const nodeArgs = options.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []
     for (const [node, env] of envs.entries()) {
       const logPath = path.join(RESULTS_DIR, `${name}${nodes > 1 ? `-node${node + 1}` : ''}.server.log`)
-      const server = await ServerProcess.start(env, { nodeArgs, logPath, ready: () => client.readiness(node) })
+      const server = await ServerProcess.start(env, {
+        nodeArgs,
+        logPath,
+        ready: () => client.readiness(node),
+        ...(options.bundle ? { command: [SERVER_BUNDLE, 'serve'] } : {}),
+      })
       servers.push(server)
       process.stderr.write(`[${label}] server${nodes > 1 ? ` node ${node + 1}` : ''} pid ${server.pid} at ${apiUrlOf(env)}\n`)
     }
@@ -444,6 +465,7 @@ function round1(value: number): number {
 
 async function main(): Promise<number> {
   const options = parseOptions(process.argv.slice(2))
+  if (options.bundle) await buildServerBundle()
   const startedAt = new Date()
   const stamp = fileStamp(startedAt)
   mkdirSync(RESULTS_DIR, { recursive: true })

@@ -11,6 +11,16 @@ import { promisify } from 'node:util'
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const BIN = fileURLToPath(new URL('../../packages/server/bin/countersign.js', import.meta.url))
+/** The production bundle `npm run build:server` writes, which plain node runs. */
+export const SERVER_BUNDLE = fileURLToPath(new URL('../../packages/server/dist/countersign.mjs', import.meta.url))
+
+/** Builds SERVER_BUNDLE from the current sources, so a `--bundle` run never measures a stale one. */
+export async function buildServerBundle(): Promise<void> {
+  const tsx = fileURLToPath(new URL('../../node_modules/tsx/dist/cli.mjs', import.meta.url))
+  const build = fileURLToPath(new URL('../../packages/server/scripts/build.ts', import.meta.url))
+  const { stdout } = await promisify(execFile)(process.execPath, [tsx, build], { cwd: REPO_ROOT, timeout: 60_000 })
+  process.stderr.write(stdout)
+}
 
 const READY_TIMEOUT_MS = 60_000
 const STOP_GRACE_MS = 10_000
