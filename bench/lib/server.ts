@@ -3,11 +3,12 @@
 // the real one: socket, parser, schemas, database.
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { createWriteStream } from 'node:fs'
-import { once } from 'node:events'
-import net from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { promisify } from 'node:util'
+import { freePort } from '../../packages/server/test/support/free-port.ts'
+
+export { freePort }
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const BIN = fileURLToPath(new URL('../../packages/server/bin/countersign.js', import.meta.url))
@@ -34,17 +35,6 @@ export class ServerStartError extends Error {
   }
 }
 
-/** A free TCP port on loopback (the OS picks; there is a small window before the server binds it). */
-export async function freePort(): Promise<number> {
-  const probe = net.createServer()
-  probe.listen(0, '127.0.0.1')
-  await once(probe, 'listening')
-  const address = probe.address()
-  probe.close()
-  await once(probe, 'close')
-  if (typeof address !== 'object' || address === null) throw new Error('could not find a free port')
-  return address.port
-}
 
 /**
  * The environment of the CLI and the server: ours, minus settings the benchmark decides

@@ -2,28 +2,18 @@
 // port fixed for the whole run: tokens carry COUNTERSIGN_PUBLIC_URL as their issuer, so a server
 // started again after a crash must answer at the same address for earlier tokens to validate.
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
-import { once } from 'node:events'
 import { createWriteStream, readFileSync } from 'node:fs'
 import http from 'node:http'
-import net from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { promisify } from 'node:util'
+import { freePort } from '../support/free-port.ts'
+
+export { freePort }
 
 const BIN = fileURLToPath(new URL('../../bin/countersign.js', import.meta.url))
 const READY_TIMEOUT_MS = 60_000
 
-/** A free TCP port on loopback (the OS picks; bound, then released). */
-export async function freePort(): Promise<number> {
-  const probe = net.createServer()
-  probe.listen(0, '127.0.0.1')
-  await once(probe, 'listening')
-  const address = probe.address()
-  probe.close()
-  await once(probe, 'close')
-  if (typeof address !== 'object' || address === null) throw new Error('could not find a free port')
-  return address.port
-}
 
 /**
  * The environment of every CLI and server process of the run: ours, minus anything that would

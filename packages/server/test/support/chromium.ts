@@ -2,10 +2,12 @@
 // harness listening on a loopback port so the page can reach it, and screenshots of every
 // main page under test-output/screenshots for a person to look at.
 import { mkdirSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { createHarness, type Harness } from './harness.ts'
+import { freePort } from './free-port.ts'
+
+export { freePort }
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 export const SCREENSHOTS = fileURLToPath(new URL('../../../../test-output/screenshots/', import.meta.url))
@@ -18,18 +20,6 @@ export function launchChromium(): Promise<Browser> {
   })
 }
 
-/** A free loopback port, so the server's public URL can be known before it listens. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      const port = typeof address === 'object' && address !== null ? address.port : 0
-      server.close(() => resolve(port))
-    })
-  })
-}
 
 export interface ListeningHarness extends Harness {
   /** http://127.0.0.1:<port>, also the server's COUNTERSIGN_PUBLIC_URL. */
