@@ -19,9 +19,17 @@ export interface IssuedApiKey {
  * @example const key = issueApiKey(tenantId, 'secret'); store(key.keyId, key.hash); show(key.value)
  */
 export function issueApiKey(tenantId: string, type: ApiKeyType): IssuedApiKey {
-  const keyId = randomBytes(9).toString('base64url')
+  const keyId = commandLineSafeId()
   const secret = randomBytes(32).toString('base64url')
   return { keyId, type, value: `${PREFIX[type]}_${tenantId}.${keyId}.${secret}`, hash: sha256(secret) }
+}
+
+/** 72 random bits, base64url, never starting with '-': `countersign keys revoke <keyId>` would read that as an option. */
+function commandLineSafeId(): string {
+  for (;;) {
+    const id = randomBytes(9).toString('base64url')
+    if (!id.startsWith('-')) return id
+  }
 }
 
 export interface PresentedApiKey {
